@@ -1,0 +1,65 @@
+// The task interface: a task generates its splits from a seed or loads them from the real
+// dataset's file format, and writes generated data back in that format (`xformer-bench data`).
+// Token id 0 is always padding; real tokens are 1..vocab_size-1.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace xb {
+
+struct Example {
+    std::vector<int32_t> tokens;   // ids in [1, vocab_size), already truncated to max_len
+    std::vector<int32_t> tokens2;  // second document of a pair task (retrieval); else empty
+    int32_t label = 0;             // in [0, num_classes)
+};
+
+struct Dataset {
+    std::vector<Example> train, val, test;
+};
+
+// The "task" section of a run config. Sizes apply when generating; `options` holds the task's
+// own knobs and is read strictly by the task (unknown keys are errors).
+struct TaskConfig {
+    std::string name = "listops";
+    std::string data_dir;  // empty: generate from the run seed; else load the real format here
+    int max_len = 2000;    // sequences longer than this are truncated
+    int n_train = 96000;
+    int n_val = 2000;
+    int n_test = 2000;
+    nlohmann::json options = nlohmann::json::object();
+};
+
+class Task {
+public:
+    virtual ~Task() = default;
+    virtual int num_classes() const = 0;
+    virtual int vocab_size() const = 0;  // including padding id 0
+    virtual bool is_pair() const { return false; }
+    // Deterministic from seed: same seed and config, same examples in the same order.
+    virtual Dataset generate(const TaskConfig& cfg, uint64_t seed) const = 0;
+    // Reads the real dataset format under cfg.data_dir; throws DataError / IoError.
+    virtual Dataset load(const TaskConfig& cfg) const = 0;
+    // Writes the dataset in the real format under dir (created if missing).
+    virtual void write(const Dataset& data, const std::string& dir) const = 0;
+    // A human-readable rendering of one example (for `data --preview`).
+    virtual std::string preview(const Example& ex) const = 0;
+};
+
+struct TaskEntry {
+    const char* name;
+    const char* description;
+    // Builds the task from its options object (path "task.options"); throws ConfigError.
+    std::unique_ptr<Task> (*make)(const TaskConfig& cfg);
+};
+
+const std::vector<TaskEntry>& task_registry();
+// Throws ConfigError naming "task.name" and the known tasks.
+std::unique_ptr<Task> make_task(const TaskConfig& cfg);
+// Loads from cfg.data_dir when set, else generates from seed. Throws DataError on an empty split.
+Dataset load_or_generate(const Task& task, const TaskConfig& cfg, uint64_t seed);
+
+}  // namespace xb
