@@ -34,7 +34,7 @@ struct TaskConfig {
 };
 
 class Task {
-public:
+  public:
     virtual ~Task() = default;
     virtual int num_classes() const = 0;
     virtual int vocab_size() const = 0;  // including padding id 0

@@ -8,7 +8,8 @@ namespace xb {
 OptionReader::OptionReader(const nlohmann::json& options, std::string path)
     : options_(options.is_null() ? nlohmann::json::object() : options), path_(std::move(path)) {
     if (!options_.is_object())
-        throw ConfigError(fmt::format("{}: expected a JSON object, got {}", path_, options_.dump()));
+        throw ConfigError(
+            fmt::format("{}: expected a JSON object, got {}", path_, options_.dump()));
 }
 
 const nlohmann::json* OptionReader::find(const std::string& key) {

@@ -13,7 +13,7 @@
 namespace xb {
 
 class OptionReader {
-public:
+  public:
     // path: where the object lives in the config, e.g. "model.attention.options".
     OptionReader(const nlohmann::json& options, std::string path);
 
@@ -31,7 +31,7 @@ public:
     const std::string& path() const { return path_; }
     std::string key_path(const std::string& key) const { return path_ + "." + key; }
 
-private:
+  private:
     const nlohmann::json* find(const std::string& key);
     nlohmann::json options_;
     std::string path_;

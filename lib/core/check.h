@@ -16,7 +16,8 @@ namespace xb::detail {
 }
 }  // namespace xb::detail
 
-#define XB_CHECK(cond, ...)                                                                    \
-    do {                                                                                       \
-        if (!(cond)) ::xb::detail::check_failed(__FILE__, __LINE__, #cond, fmt::format(__VA_ARGS__)); \
+#define XB_CHECK(cond, ...)                                                                  \
+    do {                                                                                     \
+        if (!(cond))                                                                         \
+            ::xb::detail::check_failed(__FILE__, __LINE__, #cond, fmt::format(__VA_ARGS__)); \
     } while (0)

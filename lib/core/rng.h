@@ -31,14 +31,14 @@ inline float random_normal(uint64_t seed, uint64_t stream, uint64_t counter) {
     uint64_t a = random_bits(seed, stream, 2 * counter);
     uint64_t b = random_bits(seed, stream, 2 * counter + 1);
     double u1 = (double((a >> 11) + 1)) * (1.0 / 9007199254740993.0);  // (0, 1]
-    double u2 = double(b >> 11) * (1.0 / 9007199254740992.0);           // [0, 1)
+    double u2 = double(b >> 11) * (1.0 / 9007199254740992.0);          // [0, 1)
     return float(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
 }
 
 // A small sequential generator for data generation and shuffling, built on the same mixer.
 // Deterministic from its seed; not thread-safe (one per generating thread or stream).
 class Rng {
-public:
+  public:
     explicit Rng(uint64_t seed, uint64_t stream = 0) : seed_(seed), stream_(stream) {}
     uint64_t next_u64() { return random_bits(seed_, stream_, counter_++); }
     // Uniform in [0, 1).
@@ -55,7 +55,7 @@ public:
     }
     float normal() { return random_normal(seed_, stream_ ^ 0x5bd1e995ULL, counter_++); }
 
-private:
+  private:
     uint64_t seed_, stream_, counter_ = 0;
 };
 

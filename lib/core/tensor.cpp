@@ -1,0 +1,79 @@
+// Tensor and Shape; see tensor.h.
+#include "core/tensor.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/memory_pool.h"
+
+namespace xb {
+
+Shape::Shape(std::initializer_list<int64_t> d) {
+    XB_CHECK(d.size() <= size_t(kMaxDims), "shape has {} dims, at most {}", d.size(), kMaxDims);
+    for (int64_t v : d) {
+        XB_CHECK(v >= 0, "negative dimension {}", v);
+        dims[ndim++] = v;
+    }
+}
+
+int64_t Shape::numel() const {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; ++i) n *= dims[i];
+    return n;
+}
+
+bool Shape::operator==(const Shape& o) const {
+    if (ndim != o.ndim) return false;
+    for (int i = 0; i < ndim; ++i)
+        if (dims[i] != o.dims[i]) return false;
+    return true;
+}
+
+std::string Shape::str() const {
+    std::string s = "(";
+    for (int i = 0; i < ndim; ++i) s += (i ? "," : "") + std::to_string(dims[i]);
+    return s + ")";
+}
+
+Storage::Storage(size_t bytes) : bytes_(bytes) {
+    data_ = static_cast<float*>(MemoryPool::instance().allocate(bytes, &capacity_));
+}
+
+Storage::~Storage() { MemoryPool::instance().release(data_, bytes_, capacity_); }
+
+Tensor Tensor::empty(const Shape& shape) {
+    Tensor t;
+    t.shape_ = shape;
+    t.storage_ = std::make_shared<Storage>(size_t(shape.numel()) * sizeof(float));
+    return t;
+}
+
+Tensor Tensor::zeros(const Shape& shape) { return full(shape, 0.0f); }
+
+Tensor Tensor::full(const Shape& shape, float value) {
+    Tensor t = empty(shape);
+    t.fill(value);
+    return t;
+}
+
+Tensor Tensor::reshape(const Shape& shape) const {
+    XB_CHECK(shape.numel() == numel(), "reshape {} -> {}", shape_, shape);
+    Tensor t = *this;
+    t.shape_ = shape;
+    return t;
+}
+
+Tensor Tensor::clone() const {
+    Tensor t = empty(shape_);
+    if (numel()) std::memcpy(t.data(), data(), bytes());
+    return t;
+}
+
+void Tensor::fill(float value) { std::fill(data(), data() + numel(), value); }
+
+void Tensor::copy_from(const Tensor& src) {
+    XB_CHECK(src.numel() == numel(), "copy_from {} -> {}", src.shape(), shape_);
+    if (numel()) std::memcpy(data(), src.data(), bytes());
+}
+
+}  // namespace xb

@@ -1,0 +1,57 @@
+// Linear layer y = x Wᵀ + b over the last dim, as GEMMs; backward accumulates dx, dW, db.
+#include "core/gemm.h"
+#include "ops/ops.h"
+
+namespace xb {
+
+// x (N, IN), w (OUT, IN), b (OUT) or null -> out (N, OUT)
+static void linear_forward(float* out, const float* x, const float* w, const float* b, int64_t N,
+                           int64_t IN, int64_t OUT) {
+    gemm(false, true, N, OUT, IN, 1.0f, x, IN, w, IN, 0.0f, out, OUT);
+    if (!b) return;
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t o = 0; o < OUT; ++o) out[n * OUT + o] += b[o];
+}
+
+// in the forward: out = x Wᵀ + b, so dx += dout W, dW += doutᵀ x, db += Σ_n dout
+static void linear_backward(float* dx, float* dw, float* db, const float* dout, const float* x,
+                            const float* w, int64_t N, int64_t IN, int64_t OUT) {
+    if (dx) gemm(false, false, N, IN, OUT, 1.0f, dout, OUT, w, IN, 1.0f, dx, IN);
+    if (dw) gemm(true, false, OUT, IN, N, 1.0f, dout, OUT, x, IN, 1.0f, dw, IN);
+    if (db) {
+#pragma omp parallel for schedule(static)
+        for (int64_t o = 0; o < OUT; ++o) {
+            float acc = 0;
+            for (int64_t n = 0; n < N; ++n) acc += dout[n * OUT + o];
+            db[o] += acc;
+        }
+    }
+}
+
+Var linear(const Var& x, const Var& w, const Var& b) {
+    const Shape& xs = x->value.shape();
+    int64_t IN = xs[-1], OUT = w->value.dim(0), N = x->value.numel() / IN;
+    XB_CHECK(w->value.shape() == Shape({OUT, IN}), "linear: x {} w {}", xs, w->value.shape());
+    XB_CHECK(!b || b->value.shape() == Shape({OUT}), "linear: bias {} for OUT={}", b->value.shape(),
+             OUT);
+    Shape os = xs;
+    os.dims[os.ndim - 1] = OUT;
+    Var out = make_var(Tensor::empty(os));
+    linear_forward(out->value.data(), x->value.data(), w->value.data(),
+                   b ? b->value.data() : nullptr, N, IN, OUT);
+    if (needs_grad({&x, &w, &b})) {
+        out->requires_grad = true;
+        tape().push(
+            [=] {
+                linear_backward(x->requires_grad ? x->grad_buffer().data() : nullptr,
+                                w->requires_grad ? w->grad_buffer().data() : nullptr,
+                                b && b->requires_grad ? b->grad_buffer().data() : nullptr,
+                                out->grad.data(), x->value.data(), w->value.data(), N, IN, OUT);
+            },
+            {out});
+    }
+    return out;
+}
+
+}  // namespace xb

@@ -1,0 +1,75 @@
+// Finite-difference gradient checks; see gradcheck.h.
+#include "support/gradcheck.h"
+
+#include <cmath>
+
+namespace xb::test {
+
+Tensor random_tensor(const Shape& shape, uint64_t seed, float scale) {
+    Tensor t = Tensor::empty(shape);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = scale * random_normal(seed, 99, i);
+    return t;
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+    REQUIRE(a.shape() == b.shape());
+    double worst = 0;
+    for (int64_t i = 0; i < a.numel(); ++i)
+        worst = std::max(worst, std::fabs(double(a.data()[i]) - double(b.data()[i])));
+    return worst;
+}
+
+static double weighted_sum(const Tensor& y, const Tensor& r) {
+    double acc = 0;
+    for (int64_t i = 0; i < y.numel(); ++i) acc += double(y.data()[i]) * double(r.data()[i]);
+    return acc;
+}
+
+bool gradcheck(const std::function<Var(const std::vector<Var>&)>& f, const std::vector<Var>& inputs,
+               const GradcheckOptions& opt) {
+    // Analytic gradients.
+    tape().clear();
+    for (const Var& v : inputs) v->grad = Tensor();
+    Var y = f(inputs);
+    Tensor r = random_tensor(y->value.shape(), opt.seed);
+    tape().backward(y, r);
+    std::vector<Tensor> analytic;
+    for (const Var& v : inputs) analytic.push_back(v->grad.defined() ? v->grad.clone() : Tensor());
+
+    bool all_ok = true;
+    NoGradGuard no_grad;
+    for (size_t k = 0; k < inputs.size(); ++k) {
+        const Var& v = inputs[k];
+        if (!v->requires_grad) continue;
+        int64_t n = v->value.numel();
+        int64_t count = std::min<int64_t>(n, opt.max_coords);
+        double worst_excess = -1, worst_num = 0, worst_ana = 0;
+        int64_t worst_index = -1;
+        for (int64_t c = 0; c < count; ++c) {
+            int64_t i = count == n ? c : int64_t(random_bits(opt.seed, 1000 + k, c) % n);
+            float saved = v->value.data()[i];
+            v->value.data()[i] = saved + float(opt.eps);
+            double lp = weighted_sum(f(inputs)->value, r);
+            v->value.data()[i] = saved - float(opt.eps);
+            double lm = weighted_sum(f(inputs)->value, r);
+            v->value.data()[i] = saved;
+            double num = (lp - lm) / (2 * opt.eps);
+            double ana = analytic[k].defined() ? analytic[k].data()[i] : 0.0;
+            double excess = std::fabs(num - ana) - (opt.atol + opt.rtol * std::fabs(num));
+            if (excess > worst_excess || worst_index < 0) {
+                worst_excess = excess;
+                worst_index = i;
+                worst_num = num;
+                worst_ana = ana;
+            }
+        }
+        bool ok = worst_excess <= 0;
+        INFO("input " << k << " (" << v->name << ") [" << worst_index << "] analytic " << worst_ana
+                      << " numeric " << worst_num << " (worst of " << count << ")");
+        CHECK(ok);
+        all_ok = all_ok && ok;
+    }
+    return all_ok;
+}
+
+}  // namespace xb::test

@@ -1,0 +1,34 @@
+// Gradient checks against central finite differences. The scalar loss is L = Σ r·f(inputs) with
+// a fixed random cotangent r, accumulated in double; up to max_coords sampled coordinates per
+// input are perturbed by ±eps. A coordinate passes if |num − ana| ≤ atol + rtol·|num|; on
+// failure the worst coordinate of each input is reported.
+#pragma once
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <vector>
+
+#include "autograd/tape.h"
+#include "core/rng.h"
+
+namespace xb::test {
+
+struct GradcheckOptions {
+    double eps = 1e-2;
+    double atol = 2e-3;
+    double rtol = 2e-2;
+    int max_coords = 48;
+    uint64_t seed = 7;
+};
+
+// A tensor of the given shape filled with N(0, scale²) values from a counter-based stream.
+Tensor random_tensor(const Shape& shape, uint64_t seed, float scale = 1.0f);
+
+// Runs the check for every input with requires_grad; returns true when all coordinates pass.
+bool gradcheck(const std::function<Var(const std::vector<Var>&)>& f, const std::vector<Var>& inputs,
+               const GradcheckOptions& opt = {});
+
+// Max |a - b| over all elements (shapes must match).
+double max_abs_diff(const Tensor& a, const Tensor& b);
+
+}  // namespace xb::test
