@@ -1,8 +1,48 @@
-// xformer-bench: entry point. (Skeleton: subcommands are added in the following commits.)
+// xformer-bench: entry point. Parses the command line, dispatches to one subcommand, and turns
+// user errors into one line on stderr and exit code 2 (never a stack trace).
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <map>
+
+#include "commands.h"
+#include "core/errors.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"xformer-bench: Long Range Arena style benchmarks for efficient transformers"};
-    CLI11_PARSE(app, argc, argv);
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string(XB_VERSION) + " (" + XB_GIT_COMMIT + ")");
+    std::map<CLI::App*, xb::app::Runner> runners;
+    for (auto setup : {xb::app::setup_run, xb::app::setup_speed, xb::app::setup_list,
+                       xb::app::setup_data}) {
+        size_t before = app.get_subcommands({}).size();
+        xb::app::Runner runner = setup(app);
+        runners[app.get_subcommands({})[before]] = runner;
+    }
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        fmt::print(stderr, "error: {}\nRun with --help for usage.\n", e.what());
+        return 2;
+    }
+    try {
+        for (auto& [sub, runner] : runners)
+            if (sub->parsed()) return runner();
+    } catch (const xb::UserError& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return 2;
+    } catch (const std::bad_alloc&) {
+        fmt::print(stderr, "error: out of memory\n");
+        return 3;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return 1;
+    }
     return 0;
 }

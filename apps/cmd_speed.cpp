@@ -1,0 +1,169 @@
+// `xformer-bench speed`: times training steps for each (variant, length) on random tokens and
+// prints a table; writes one JSON file with a record per (variant, length). Each measurement
+// runs in a fresh child process (this binary, hidden option --child), so peak RSS and peak
+// tensor bytes belong to that measurement alone.
+#include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <memory>
+
+#include "attention/mixer.h"
+#include "commands.h"
+#include "config/run_config.h"
+#include "core/errors.h"
+#include "report/environment.h"
+#include "report/json_file.h"
+#include "train/speed.h"
+
+namespace xb::app {
+
+namespace {
+
+struct SpeedOptions {
+    std::string config;
+    std::string variants = "full,linear";
+    std::string lengths = "1024,2048,4096";
+    int batch = 8;
+    int steps = 3;
+    int warmup = 1;
+    std::vector<std::string> overrides;
+    int threads = 0;
+    std::string out = "results/speed";
+    std::string child;  // "variant:length" in a child process
+};
+
+// Runs argv, returns its stdout; throws on a non-zero exit.
+std::string run_child(const std::vector<std::string>& args) {
+    int fds[2];
+    if (pipe(fds) != 0) throw IoError("speed: cannot create a pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        std::vector<char*> argv;
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execv("/proc/self/exe", argv.data());
+        _exit(127);
+    }
+    close(fds[1]);
+    std::string output;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fds[0], buf, sizeof(buf))) > 0) output.append(buf, size_t(n));
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw UserError(fmt::format("speed: the measurement '{}' failed (exit status {})",
+                                    args.back(), WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+    return output;
+}
+
+std::string gib(size_t bytes) { return fmt::format("{:.3f}", double(bytes) / (1 << 30)); }
+
+int speed_child(const SpeedOptions& o, const RunConfig& base) {
+    size_t colon = o.child.rfind(':');
+    RunConfig cfg = base;
+    cfg.model.attention.variant = o.child.substr(0, colon);
+    int length = std::stoi(o.child.substr(colon + 1));
+    cfg.task.max_len = length;
+    validate(cfg);
+    SpeedResult r = measure_speed(cfg, length, o.batch, o.steps, o.warmup);
+    fmt::print("{}\n", to_json(r).dump());
+    return 0;
+}
+
+int speed_command(const SpeedOptions& o) {
+    std::vector<std::string> overrides = o.overrides;
+    overrides.push_back(fmt::format("train.threads={}", o.threads));
+    RunConfig base = load_config(o.config, overrides);
+    set_threads(base.train.threads);
+    if (!o.child.empty()) return speed_child(o, base);
+
+    std::vector<std::string> variants = split_list(o.variants, "--variants");
+    std::vector<int> lengths = split_int_list(o.lengths, "--lengths");
+    for (const auto& v : variants) find_variant(v);  // fail before any measurement
+    std::vector<std::string> common = {"xformer-bench", "speed"};
+    if (!o.config.empty()) common.insert(common.end(), {"--config", o.config});
+    for (const auto& s : o.overrides) common.insert(common.end(), {"--set", s});
+    common.insert(common.end(), {"--threads", std::to_string(o.threads), "--batch",
+                                 std::to_string(o.batch), "--steps", std::to_string(o.steps),
+                                 "--warmup", std::to_string(o.warmup)});
+
+    std::vector<SpeedResult> results;
+    fmt::print("{:<12} {:>6} {:>10} {:>9} {:>11} {:>10} {:>10} {:>8} {:>8}\n", "variant", "length",
+               "step_s", "steps/s", "tokens/s", "tensor_GB", "rss_GB", "speedup", "mem_x");
+    for (const auto& v : variants) {
+        for (int len : lengths) {
+            std::vector<std::string> args = common;
+            args.insert(args.end(), {"--child", fmt::format("{}:{}", v, len)});
+            SpeedResult r = speed_result_from_json(nlohmann::json::parse(run_child(args)));
+            results.push_back(r);
+            const SpeedResult* ref = nullptr;  // the first variant at this length
+            for (const auto& x : results)
+                if (x.length == len && x.variant == variants[0]) ref = &x;
+            double speedup = ref ? ref->median_step_s / r.median_step_s : 1.0;
+            double mem = ref ? double(r.peak_tensor_bytes) / double(ref->peak_tensor_bytes) : 1.0;
+            fmt::print("{:<12} {:>6} {:>10.4f} {:>9.3f} {:>11.0f} {:>10} {:>10} {:>8.2f} {:>8.2f}\n",
+                       v, len, r.median_step_s, 1.0 / r.median_step_s, r.tokens_per_s,
+                       gib(r.peak_tensor_bytes), gib(r.peak_rss_bytes), speedup, mem);
+            std::fflush(stdout);
+        }
+    }
+    nlohmann::json records = nlohmann::json::array();
+    for (const auto& r : results) {
+        nlohmann::json j = to_json(r);
+        for (const auto& x : results)
+            if (x.length == r.length && x.variant == variants[0]) {
+                j["speedup_vs_baseline"] = x.median_step_s / r.median_step_s;
+                j["memory_ratio_vs_baseline"] = double(r.peak_tensor_bytes) / x.peak_tensor_bytes;
+                j["rss_ratio_vs_baseline"] = double(r.peak_rss_bytes) / x.peak_rss_bytes;
+            }
+        records.push_back(j);
+    }
+    std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
+    std::string path = fmt::format("{}/speed_{}_{}.json", o.out, base.task.name, stamp);
+    write_json_atomic(path, {{"schema", "xformer-bench/speed/1"},
+                             {"baseline", variants[0]},
+                             {"isolation", "one child process per (variant, length)"},
+                             {"config", to_json(base)},
+                             {"records", records},
+                             {"environment", environment_json()}});
+    fmt::print("wrote {}\n", path);
+    return 0;
+}
+
+}  // namespace
+
+Runner setup_speed(CLI::App& app) {
+    auto o = std::make_shared<SpeedOptions>();
+    auto* sub = app.add_subcommand("speed", "Time training steps per variant and sequence length");
+    sub->add_option("--config", o->config, "Config JSON file (model and task)")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--variants", o->variants, "Comma-separated variants; the first is the baseline")
+        ->capture_default_str();
+    sub->add_option("--lengths", o->lengths, "Comma-separated sequence lengths")
+        ->capture_default_str();
+    sub->add_option("--batch", o->batch, "Batch size")->check(CLI::Range(1, 4096))->capture_default_str();
+    sub->add_option("--steps", o->steps, "Timed steps (the median is reported)")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    sub->add_option("--warmup", o->warmup, "Untimed warm-up steps")
+        ->check(CLI::Range(0, 100))
+        ->capture_default_str();
+    sub->add_option("--set", o->overrides, "Override a config key: key.path=value (repeatable)");
+    sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->check(CLI::Range(0, 1024));
+    sub->add_option("--out", o->out, "Directory for the JSON file")->capture_default_str();
+    sub->add_option("--child", o->child, "(internal) measure one variant:length and print JSON")
+        ->group("");
+    return [o] { return speed_command(*o); };
+}
+
+}  // namespace xb::app

@@ -1,0 +1,49 @@
+// AttentionMixer and the variant registry (variants.def expanded twice).
+#include "attention/mixer.h"
+
+#include "core/errors.h"
+#include "ops/ops.h"
+
+namespace xb {
+
+#define XB_VARIANT(id, desc, factory) \
+    std::unique_ptr<Mixer> factory(const MixerSpec& spec, ParameterStore& params);
+#include "attention/variants.def"
+#undef XB_VARIANT
+
+const std::vector<VariantEntry>& variant_registry() {
+    static const std::vector<VariantEntry> entries = {
+#define XB_VARIANT(id, desc, factory) {#id, desc, factory},
+#include "attention/variants.def"
+#undef XB_VARIANT
+    };
+    return entries;
+}
+
+const VariantEntry& find_variant(const std::string& name) {
+    std::vector<std::string> names;
+    for (const auto& e : variant_registry()) {
+        if (name == e.name) return e;
+        names.push_back(e.name);
+    }
+    throw ConfigError(fmt::format("model.attention.variant: unknown variant '{}' (valid: {})", name,
+                                  join_names(names)));
+}
+
+AttentionMixer::AttentionMixer(const MixerSpec& spec, ParameterStore& params,
+                               std::unique_ptr<AttentionKernel> kernel)
+    : heads_(spec.heads), kernel_(std::move(kernel)) {
+    const std::string& p = spec.prefix;
+    w_qkv_ = params.xavier(p + "qkv.weight", 3 * int64_t(spec.dim), spec.dim);
+    b_qkv_ = params.constant(p + "qkv.bias", {3 * int64_t(spec.dim)}, 0.0f);
+    w_out_ = params.xavier(p + "out.weight", spec.dim, spec.dim);
+    b_out_ = params.constant(p + "out.bias", {int64_t(spec.dim)}, 0.0f);
+}
+
+Var AttentionMixer::forward(const Var& x, const MixContext& ctx) {
+    Var qkv = linear(x, w_qkv_, b_qkv_);  // (B, T, 3C)
+    Var o = kernel_->attend(qkv, heads_, ctx);
+    return linear(o, w_out_, b_out_);
+}
+
+}  // namespace xb

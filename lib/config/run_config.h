@@ -1,0 +1,75 @@
+// The run configuration: plain structs whose defaults are the base config. JSON files and
+// `--set key.path=value` overrides are applied on top; unknown keys and wrong types are
+// ConfigErrors naming the full key path; validate() checks cross-field rules.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tasks/task.h"
+
+namespace xb {
+
+struct AttentionConfig {
+    std::string variant = "full";  // a name from `xformer-bench list variants`
+    float dropout = 0.0f;          // dropout on attention probabilities (variants that have them)
+    nlohmann::json options = nlohmann::json::object();  // read strictly by the variant
+};
+
+struct ModelConfig {
+    int layers = 2;
+    int dim = 128;                         // C
+    int heads = 4;                         // H (must divide dim)
+    int ffn_dim = 256;                     // F
+    int head_dim = 0;                      // hidden width of the classifier MLP; 0 = ffn_dim
+    float dropout = 0.1f;                  // residual and FFN dropout
+    std::string pooling = "mean";          // mean | cls
+    std::string positions = "sinusoidal";  // sinusoidal | learned | none
+    AttentionConfig attention;
+};
+
+struct OptimConfig {
+    double lr = 1e-3;                 // peak learning rate
+    double weight_decay = 0.0;        // decoupled (AdamW)
+    bool decay_all = false;           // also decay biases, norms and embeddings
+    double beta1 = 0.9;
+    double beta2 = 0.98;
+    double eps = 1e-9;
+    std::string schedule = "rsqrt";   // constant | rsqrt | cosine (all with linear warmup)
+    int warmup_steps = 1000;
+    double min_lr_ratio = 0.0;        // cosine floor as a fraction of lr
+    double clip_norm = 1.0;           // global gradient-norm clip; 0 = off
+};
+
+struct TrainConfig {
+    int batch_size = 32;
+    int steps = 5000;
+    int eval_every = 50;   // validate every this many steps (and at the end)
+    int eval_batches = 0;  // 0 = the whole validation split
+    int threads = 0;       // 0 = all cores
+};
+
+struct RunConfig {
+    uint64_t seed = 1;
+    TaskConfig task;
+    ModelConfig model;
+    OptimConfig optim;
+    TrainConfig train;
+};
+
+nlohmann::json to_json(const RunConfig& cfg);
+// Strict: every key must exist in the defaults with a compatible type (free-form `options`
+// objects excepted, which their owners read strictly).
+RunConfig config_from_json(const nlohmann::json& j);
+// Reads a JSON file (IoError if missing, ConfigError with file:line:column on a syntax error).
+nlohmann::json read_json_file(const std::string& path);
+// Applies "a.b.c=value" to j; value is parsed as JSON when it parses, else taken as a string.
+void apply_override(nlohmann::json& j, const std::string& assignment);
+// File (optional) + overrides -> validated config.
+RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
+// Cross-field rules; throws ConfigError naming keys and values.
+void validate(const RunConfig& cfg);
+
+}  // namespace xb

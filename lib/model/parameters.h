@@ -1,0 +1,36 @@
+// The parameter registry: every trainable tensor of a model with its name and whether weight
+// decay applies to it. Initialisation is counter-based (seed, parameter index, element), so a
+// model is identical for a given seed whatever the thread count.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "autograd/tape.h"
+
+namespace xb {
+
+struct Parameter {
+    Var var;
+    bool decay;  // matrices decay; biases, norms and embeddings do not (unless decay_all)
+};
+
+class ParameterStore {
+public:
+    explicit ParameterStore(uint64_t seed) : seed_(seed) {}
+
+    Var normal(const std::string& name, const Shape& shape, float stddev, bool decay);
+    // Glorot/Xavier uniform for a (fan_out, fan_in) matrix, as flax's xavier_uniform.
+    Var xavier(const std::string& name, int64_t fan_out, int64_t fan_in);
+    Var constant(const std::string& name, const Shape& shape, float value, bool decay = false);
+
+    const std::vector<Parameter>& all() const { return params_; }
+    int64_t count() const;  // number of scalar parameters
+    void zero_grad();
+
+private:
+    Var add(const std::string& name, Tensor value, bool decay);
+    uint64_t seed_;
+    std::vector<Parameter> params_;
+};
+
+}  // namespace xb

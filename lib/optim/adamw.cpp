@@ -1,0 +1,72 @@
+// AdamW and gradient clipping; see adamw.h.
+#include "optim/adamw.h"
+
+#include <cmath>
+
+namespace xb {
+
+AdamW::AdamW(const ParameterStore& params, const OptimConfig& cfg) : params_(params), cfg_(cfg) {
+    for (const auto& p : params.all()) {
+        m_.push_back(Tensor::zeros(p.var->value.shape()));
+        v_.push_back(Tensor::zeros(p.var->value.shape()));
+    }
+}
+
+size_t AdamW::state_bytes() const {
+    size_t n = 0;
+    for (size_t i = 0; i < m_.size(); ++i) n += m_[i].bytes() + v_[i].bytes();
+    return n;
+}
+
+void AdamW::step(double lr, int64_t step) {
+    const auto& all = params_.all();
+    XB_CHECK(all.size() == m_.size(), "parameters changed after the optimizer was built");
+    const float b1 = float(cfg_.beta1), b2 = float(cfg_.beta2), eps = float(cfg_.eps);
+    const float c1 = float(1.0 / (1.0 - std::pow(cfg_.beta1, double(step))));
+    const float c2 = float(1.0 / (1.0 - std::pow(cfg_.beta2, double(step))));
+    for (size_t k = 0; k < all.size(); ++k) {
+        const Var& p = all[k].var;
+        if (!p->grad.defined()) continue;
+        const float decay = (all[k].decay || cfg_.decay_all) ? float(lr * cfg_.weight_decay) : 0;
+        const float flr = float(lr);
+        float* w = p->value.data();
+        const float* g = p->grad.data();
+        float* m = m_[k].data();
+        float* v = v_[k].data();
+        const int64_t n = p->value.numel();
+#pragma omp parallel for schedule(static) if (n > 16384)
+        for (int64_t i = 0; i < n; ++i) {
+            m[i] = b1 * m[i] + (1 - b1) * g[i];
+            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+            float update = (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
+            w[i] -= flr * update + decay * w[i];
+        }
+    }
+}
+
+double global_grad_norm(const ParameterStore& params) {
+    double total = 0;
+    for (const auto& p : params.all()) {
+        if (!p.var->grad.defined()) continue;
+        const float* g = p.var->grad.data();
+        double s = 0;
+        for (int64_t i = 0; i < p.var->grad.numel(); ++i) s += double(g[i]) * double(g[i]);
+        total += s;
+    }
+    return std::sqrt(total);
+}
+
+double clip_grad_norm(const ParameterStore& params, double max_norm) {
+    double norm = global_grad_norm(params);
+    if (max_norm > 0 && norm > max_norm && std::isfinite(norm)) {
+        float scale = float(max_norm / norm);
+        for (const auto& p : params.all()) {
+            if (!p.var->grad.defined()) continue;
+            float* g = p.var->grad.data();
+            for (int64_t i = 0; i < p.var->grad.numel(); ++i) g[i] *= scale;
+        }
+    }
+    return norm;
+}
+
+}  // namespace xb

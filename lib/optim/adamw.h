@@ -1,0 +1,30 @@
+// AdamW with decoupled weight decay (p -= lr * wd * p, as flax's Adam and Loshchilov & Hutter),
+// applied only to parameters flagged for decay unless decay_all; and gradient clipping by the
+// global L2 norm. Moments live in tracked tensors shaped like the parameters.
+#pragma once
+#include <vector>
+
+#include "config/run_config.h"
+#include "model/parameters.h"
+
+namespace xb {
+
+class AdamW {
+public:
+    AdamW(const ParameterStore& params, const OptimConfig& cfg);
+    // One update with learning rate lr; step is 1-based (for bias correction).
+    void step(double lr, int64_t step);
+    size_t state_bytes() const;
+
+private:
+    const ParameterStore& params_;
+    OptimConfig cfg_;
+    std::vector<Tensor> m_, v_;
+};
+
+// Global L2 norm of all parameter gradients (computed in double, in a fixed order).
+double global_grad_norm(const ParameterStore& params);
+// Scales all gradients by max_norm / norm when norm > max_norm; returns the norm before clipping.
+double clip_grad_norm(const ParameterStore& params, double max_norm);
+
+}  // namespace xb

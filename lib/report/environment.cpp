@@ -1,0 +1,47 @@
+// Environment capture for reports; see environment.h.
+#include "report/environment.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace xb {
+
+static std::string cpu_model() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("model name", 0) == 0) {
+            size_t colon = line.find(':');
+            if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+        }
+    }
+    return "unknown";
+}
+
+nlohmann::json environment_json() {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    return {
+        {"cpu", cpu_model()},
+        {"cores", std::thread::hardware_concurrency()},
+        {"threads", omp_get_max_threads()},
+        {"compiler", std::string("g++ ") + __VERSION__},
+        {"build_type", XB_BUILD_TYPE},
+#ifdef __AVX512F__
+        {"simd", "avx512"},
+#elif defined(__AVX2__)
+        {"simd", "avx2"},
+#else
+        {"simd", "baseline"},
+#endif
+        {"version", XB_VERSION},
+        {"git_commit", XB_GIT_COMMIT},
+        {"hostname", host},
+    };
+}
+
+}  // namespace xb

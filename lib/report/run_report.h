@@ -1,0 +1,17 @@
+// The run report: one JSON document per run (schema "xformer-bench/run/1"). Field reference is
+// in the README ("The JSON report").
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include "config/run_config.h"
+#include "tasks/task.h"
+#include "train/trainer.h"
+
+namespace xb {
+
+inline constexpr const char* kRunSchema = "xformer-bench/run/1";
+
+nlohmann::json make_run_report(const RunConfig& cfg, const Task& task, const Dataset& data,
+                               const RunResult& result);
+
+}  // namespace xb

@@ -1,0 +1,50 @@
+// The trainer: trains a Classifier on a task's train split, validates every eval_every steps,
+// keeps a copy of the best-validation weights, and reports test accuracy of BOTH the
+// best-validation weights and the final weights (LRA users were bitten by reporting the last
+// checkpoint). Forward, backward and optimizer time are measured separately.
+#pragma once
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/run_config.h"
+#include "tasks/task.h"
+
+namespace xb {
+
+struct EvalPoint {
+    int64_t step;
+    double train_loss;  // mean training loss since the previous evaluation
+    double val_accuracy;
+    double elapsed_s;
+};
+
+struct RunResult {
+    std::string status = "completed";  // completed | diverged | interrupted
+    int64_t steps_done = 0;
+    std::optional<double> best_val_accuracy, test_accuracy, final_test_accuracy, final_train_loss;
+    int64_t best_val_step = 0;
+    std::vector<EvalPoint> history;
+    // time
+    double total_s = 0, train_s = 0, eval_s = 0, forward_s = 0, backward_s = 0, optimizer_s = 0;
+    int64_t train_tokens = 0, eval_tokens = 0;
+    // model and memory
+    int64_t params = 0;
+    size_t param_bytes = 0, optimizer_bytes = 0, peak_tensor_bytes = 0, peak_rss_bytes = 0;
+};
+
+// Progress callback: step, total steps, recent loss, last val accuracy (or -1), train tokens/s.
+using ProgressFn = std::function<void(int64_t, int64_t, double, double, double)>;
+
+// Set to true (e.g. by a SIGINT handler) to stop after the current step.
+extern std::atomic<bool> g_stop_requested;
+
+RunResult train_and_evaluate(const RunConfig& cfg, const Task& task, const Dataset& data,
+                             const ProgressFn& progress = nullptr);
+
+// Peak resident set size of this process in bytes (getrusage).
+size_t peak_rss_bytes();
+
+}  // namespace xb

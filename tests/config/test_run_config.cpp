@@ -1,0 +1,73 @@
+#include <doctest/doctest.h>
+
+#include "config/run_config.h"
+#include "core/errors.h"
+#include "support/run_binary.h"
+
+using namespace xb;
+
+static std::string config_error(const nlohmann::json& j) {
+    try {
+        validate(config_from_json(j));
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST_CASE("config: defaults round-trip through JSON") {
+    RunConfig def;
+    RunConfig back = config_from_json(to_json(def));
+    CHECK(to_json(back) == to_json(def));
+}
+
+TEST_CASE("config: unknown keys name the full path and the valid keys") {
+    std::string e = config_error({{"model", {{"layrs", 4}}}});
+    CHECK(e.rfind("model.layrs: unknown key (valid: ", 0) == 0);
+    CHECK(e.find("layers") != std::string::npos);
+    CHECK(config_error({{"trian", {}}}).rfind("trian: unknown key", 0) == 0);
+}
+
+TEST_CASE("config: wrong types name the key and the expected type") {
+    CHECK(config_error({{"model", {{"layers", "four"}}}}) ==
+          "model.layers: expected an integer, got \"four\"");
+    CHECK(config_error({{"model", {{"layers", 2.5}}}}) == "model.layers: expected an integer, got 2.5");
+    CHECK(config_error({{"seed", -3}}) == "seed: expected a non-negative integer, got -3");
+    CHECK(config_error({{"optim", {{"lr", "fast"}}}}) == "optim.lr: expected a number, got \"fast\"");
+}
+
+TEST_CASE("config: cross-field and range rules name keys and values") {
+    CHECK(config_error({{"model", {{"heads", 3}, {"dim", 128}}}}) ==
+          "model.heads=3 must divide model.dim=128");
+    CHECK(config_error({{"task", {{"max_len", -5}}}}) == "task.max_len=-5 must be positive");
+    CHECK(config_error({{"task", {{"n_train", 0}}}}) == "task.n_train=0 must be positive");
+    CHECK(config_error({{"optim", {{"schedule", "linear"}}}}) ==
+          "optim.schedule: unknown value 'linear' (valid: constant, rsqrt, cosine)");
+    CHECK(config_error({{"model", {{"dropout", 1.0}}}}) == "model.dropout=1 must be in [0, 1)");
+    std::string v = config_error({{"model", {{"attention", {{"variant", "nope"}}}}}});
+    CHECK(v.rfind("model.attention.variant: unknown variant 'nope' (valid: full", 0) == 0);
+    std::string t = config_error({{"task", {{"name", "chess"}}}});
+    CHECK(t.rfind("task.name: unknown task 'chess' (valid: ", 0) == 0);
+}
+
+TEST_CASE("config: --set overrides apply after the file and parse JSON values") {
+    std::string dir = xb::test::temp_dir("config");
+    xb::test::write_text(dir + "/c.json", R"({"model": {"layers": 3}, "optim": {"lr": 0.5}})");
+    RunConfig c = load_config(dir + "/c.json", {"model.layers=5", "optim.schedule=cosine",
+                                                "model.attention.options={\"a\": 1}"});
+    CHECK(c.model.layers == 5);
+    CHECK(c.optim.lr == 0.5);
+    CHECK(c.optim.schedule == "cosine");
+    CHECK(c.model.attention.options["a"] == 1);
+    CHECK_THROWS_AS(load_config("", {"model.layers"}), ConfigError);
+    CHECK_THROWS_WITH_AS(load_config("", {"model.nope=1"}),
+                         doctest::Contains("model.nope: unknown key"), ConfigError);
+}
+
+TEST_CASE("config: JSON syntax errors give file:line:column") {
+    std::string dir = xb::test::temp_dir("config");
+    xb::test::write_text(dir + "/bad.json", "{\n  \"model\": {\n    \"layers\": 2,,\n  }\n}\n");
+    CHECK_THROWS_WITH_AS(read_json_file(dir + "/bad.json"),
+                         (dir + "/bad.json:3:18: invalid JSON").c_str(), ConfigError);
+    CHECK_THROWS_AS(read_json_file(dir + "/missing.json"), IoError);
+}

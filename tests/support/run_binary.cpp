@@ -1,0 +1,57 @@
+// Command-line test helpers; see run_binary.h.
+#include "support/run_binary.h"
+
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace xb::test {
+
+static std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+CommandResult run_xformer_bench(const std::string& args) {
+    const char* bin = std::getenv("XB_BINARY");
+    REQUIRE_MESSAGE(bin != nullptr, "XB_BINARY is not set; run the tests through ctest");
+    std::string dir = temp_dir("cmd");
+    std::string cmd = std::string(bin) + " " + args + " >" + dir + "/out 2>" + dir + "/err";
+    int status = std::system(cmd.c_str());
+    CommandResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(dir + "/out");
+    r.err = slurp(dir + "/err");
+    return r;
+}
+
+std::string temp_dir(const std::string& name) {
+    namespace fs = std::filesystem;
+    static int counter = 0;
+    fs::path p = fs::temp_directory_path() /
+                 ("xbench_test_" + std::to_string(::getpid()) + "_" + name + "_" +
+                  std::to_string(counter++));
+    fs::remove_all(p);
+    fs::create_directories(p);
+    return p.string();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+    std::ofstream out(path);
+    out << text;
+}
+
+int count_lines(const std::string& text) {
+    int n = 0;
+    for (char c : text) n += c == '\n';
+    return n;
+}
+
+}  // namespace xb::test

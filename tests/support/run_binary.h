@@ -1,0 +1,22 @@
+// Runs the real xformer-bench binary (path from $XB_BINARY, set by CTest) and captures its exit
+// code, stdout and stderr, for command-line tests.
+#pragma once
+#include <string>
+
+namespace xb::test {
+
+struct CommandResult {
+    int exit_code = -1;
+    std::string out, err;
+};
+
+// args are appended to the binary path as one shell string (quote as needed).
+CommandResult run_xformer_bench(const std::string& args);
+// A fresh empty temporary directory for one test.
+std::string temp_dir(const std::string& name);
+// Writes text to path.
+void write_text(const std::string& path, const std::string& text);
+// Counts lines in text.
+int count_lines(const std::string& text);
+
+}  // namespace xb::test
