@@ -19,6 +19,9 @@ struct GradcheckOptions {
     double rtol = 2e-2;
     int max_coords = 48;
     uint64_t seed = 7;
+    // When false, failures are only returned, not CHECKed: lets a test assert that the harness
+    // rejects a wrong gradient without the rejection failing that test.
+    bool report_failures = true;
 };
 
 // A tensor of the given shape filled with N(0, scale²) values from a counter-based stream.
@@ -30,5 +33,7 @@ bool gradcheck(const std::function<Var(const std::vector<Var>&)>& f, const std::
 
 // Max |a - b| over all elements (shapes must match).
 double max_abs_diff(const Tensor& a, const Tensor& b);
+// Max |a - ref| against a double-precision reference of the same number of elements.
+double max_abs_diff(const Tensor& a, const std::vector<double>& ref);
 
 }  // namespace xb::test

@@ -1,0 +1,68 @@
+// dropout: identity at p = 0, kept fraction and scaling, the same mask in backward, distinct
+// masks per stream, and accumulation.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "ops/ops.h"
+#include "support/gradcheck.h"
+
+using namespace xb;
+using namespace xb::test;
+
+TEST_CASE("dropout: p = 0 returns the input Var itself and records nothing") {
+    Var x = make_var(random_tensor({2, 7, 12}, 1), true, "x");
+    tape().clear();
+    Var y = dropout(x, 0.0f, 5, 6);
+    CHECK(y.get() == x.get());
+    CHECK(tape().size() == 0);
+}
+
+TEST_CASE("dropout: keeps about 1 - p of 100k elements, scaled by 1 / (1 - p)") {
+    float p = 0.3f;
+    Var x = make_var(Tensor::full({100000}, 1.0f));
+    Var y = dropout(x, p, 42, 3);
+    int64_t kept = 0;
+    bool scaled = true;
+    for (int64_t i = 0; i < y->value.numel(); ++i) {
+        float v = y->value.data()[i];
+        if (v != 0.0f) ++kept;
+        scaled = scaled && (v == 0.0f || v == 1.0f / (1.0f - p));
+    }
+    // The binomial standard deviation of the fraction is about 0.0015; 0.01 is ~7 of them.
+    CHECK(std::fabs(double(kept) / 100000.0 - (1.0 - p)) < 0.01);
+    CHECK(scaled);
+}
+
+TEST_CASE("dropout: different streams give different masks") {
+    Var x = make_var(Tensor::full({10000}, 1.0f));
+    Var a = dropout(x, 0.5f, 42, 1), b = dropout(x, 0.5f, 42, 2), c = dropout(x, 0.5f, 42, 1);
+    int64_t differ = 0;
+    for (int64_t i = 0; i < 10000; ++i) differ += a->value.data()[i] != b->value.data()[i];
+    CHECK(differ > 4000);  // independent masks disagree on about half the elements
+    CHECK(max_abs_diff(a->value, c->value) == 0.0);
+}
+
+TEST_CASE("dropout: backward uses the forward mask (finite differences, fixed seed)") {
+    Var x = make_var(random_tensor({2, 7, 12}, 2), true, "x");
+    CHECK(gradcheck([](const std::vector<Var>& in) { return dropout(in[0], 0.4f, 9, 4); }, {x}));
+    // Explicitly: the gradient is r / (1 - p) exactly where the output kept x, else 0.
+    Tensor r = random_tensor({2, 7, 12}, 3);
+    x->grad = Tensor();
+    Var y = dropout(x, 0.4f, 9, 4);
+    tape().backward(y, r);
+    for (int64_t i = 0; i < r.numel(); ++i) {
+        bool kept = y->value.data()[i] != 0.0f;
+        CHECK(x->grad.data()[i] == (kept ? r.data()[i] * (1.0f / 0.6f) : 0.0f));
+    }
+}
+
+TEST_CASE("dropout: backward accumulates into existing gradients") {
+    Var x = make_var(random_tensor({3, 11}, 4), true, "x");
+    Tensor r = random_tensor({3, 11}, 5);
+    tape().backward(dropout(x, 0.25f, 1, 2), r);
+    Tensor once = x->grad.clone();
+    tape().backward(dropout(x, 0.25f, 1, 2), r);
+    for (int64_t i = 0; i < once.numel(); ++i)
+        CHECK(x->grad.data()[i] == doctest::Approx(2 * once.data()[i]));
+}
