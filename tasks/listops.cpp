@@ -43,48 +43,39 @@ struct ListOpsOptions {
     std::vector<int32_t> operators = {kListOpsMin, kListOpsMax, kListOpsMed, kListOpsSumMod};
 };
 
-std::vector<int32_t> read_operators(const nlohmann::json& value, const std::string& key_path) {
+std::vector<int32_t> read_operators(const std::vector<std::string>& given,
+                                    const std::string& key_path) {
     const std::vector<std::string> names = {"MIN", "MAX", "MED", "SM"};
     const std::vector<int32_t> ids = {kListOpsMin, kListOpsMax, kListOpsMed, kListOpsSumMod};
-    if (!value.is_array() || value.empty())
-        throw ConfigError(
-            fmt::format("{}: expected a non-empty list of operator names ({}), got {}", key_path,
-                        join_names(names), value.dump()));
+    if (given.empty())
+        throw ConfigError(fmt::format("{}: expected a non-empty list of operator names ({})",
+                                      key_path, join_names(names)));
     std::vector<int32_t> out;
-    for (const auto& e : value) {
-        auto it = e.is_string() ? std::find(names.begin(), names.end(), e.get<std::string>())
-                                : names.end();
+    for (const auto& name : given) {
+        auto it = std::find(names.begin(), names.end(), name);
         if (it == names.end())
-            throw ConfigError(fmt::format("{}: unknown operator {} (valid: {})", key_path, e.dump(),
+            throw ConfigError(fmt::format("{}: unknown operator '{}' (valid: {})", key_path, name,
                                           join_names(names)));
         int32_t id = ids[size_t(it - names.begin())];
         // A repeated name would silently make that operator more likely.
         if (std::find(out.begin(), out.end(), id) != out.end())
-            throw ConfigError(fmt::format("{}: operator {} listed twice", key_path, e.dump()));
+            throw ConfigError(fmt::format("{}: operator '{}' listed twice", key_path, name));
         out.push_back(id);
     }
     return out;
 }
 
 ListOpsOptions read_options(const nlohmann::json& options) {
-    // OptionReader has no string-list getter, so `operators` is taken out and read here; asking
-    // the reader for the (now absent) key keeps it in the valid-keys list of finish()'s errors.
-    nlohmann::json rest = options.is_null() ? nlohmann::json::object() : options;
-    nlohmann::json operators;
-    if (rest.is_object() && rest.contains("operators")) {
-        operators = rest["operators"];
-        rest.erase("operators");
-    }
-    OptionReader r(rest, "task.options");
+    OptionReader r(options, "task.options");
     ListOpsOptions o;
     o.max_depth = r.get_int("max_depth", o.max_depth);
     o.max_args = r.get_int("max_args", o.max_args);
     o.leaf_prob = r.get_double("leaf_prob", o.leaf_prob);
     o.min_length = r.get_int("min_length", o.min_length);
     o.max_length = r.get_int("max_length", o.max_length);
-    r.get_string("operators", "");
+    std::vector<std::string> ops = r.get_string_list("operators", {"MIN", "MAX", "MED", "SM"});
     r.finish();
-    if (!operators.is_null()) o.operators = read_operators(operators, r.key_path("operators"));
+    o.operators = read_operators(ops, r.key_path("operators"));
 
     if (o.max_depth < 1)
         throw ConfigError(fmt::format("task.options.max_depth: must be >= 1, got {}", o.max_depth));

@@ -80,6 +80,22 @@ std::vector<int> OptionReader::get_int_list(const std::string& key, const std::v
         fmt::format("{}: expected a list of integers, got {}", key_path(key), v->dump()));
 }
 
+std::vector<std::string> OptionReader::get_string_list(const std::string& key,
+                                                      const std::vector<std::string>& def) {
+    const nlohmann::json* v = find(key);
+    if (!v) return def;
+    std::vector<std::string> out;
+    bool ok = v->is_array();
+    for (size_t i = 0; ok && i < v->size(); ++i) {
+        ok = (*v)[i].is_string();
+        if (ok) out.push_back((*v)[i].get<std::string>());
+    }
+    if (!ok)
+        throw ConfigError(
+            fmt::format("{}: expected a list of strings, got {}", key_path(key), v->dump()));
+    return out;
+}
+
 void OptionReader::finish() const {
     for (auto it = options_.begin(); it != options_.end(); ++it) {
         bool found = false;

@@ -25,6 +25,8 @@ class OptionReader {
     std::string get_choice(const std::string& key, const std::string& def,
                            const std::vector<std::string>& choices);
     std::vector<int> get_int_list(const std::string& key, const std::vector<int>& def);
+    std::vector<std::string> get_string_list(const std::string& key,
+                                             const std::vector<std::string>& def);
 
     // Throws ConfigError for the first key that no get_* asked for.
     void finish() const;

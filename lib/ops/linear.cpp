@@ -1,5 +1,9 @@
 // Linear layer y = x Wᵀ + b over the last dim, as GEMMs; backward accumulates dx, dW, db.
+#include <algorithm>
+#include <vector>
+
 #include "core/gemm.h"
+#include "ops/parallel_grain.h"
 #include "ops/ops.h"
 
 namespace xb {
@@ -14,19 +18,33 @@ static void linear_forward(float* out, const float* x, const float* w, const flo
         for (int64_t o = 0; o < OUT; ++o) out[n * OUT + o] += b[o];
 }
 
+// db += Σ_n dout[n, :]. Rows are split into a fixed number of chunks (independent of the thread
+// count) whose partial sums are added in chunk order, so the result is bitwise reproducible and
+// the inner loop runs along contiguous columns.
+static void column_sums_accumulate(float* db, const float* dout, int64_t N, int64_t OUT) {
+    constexpr int64_t kChunks = 32;
+    std::vector<float> partial(size_t(kChunks * OUT), 0.0f);
+    const int64_t rows_per_chunk = (N + kChunks - 1) / kChunks;
+#pragma omp parallel for schedule(static) if (N * OUT >= kMinParallelWork)
+    for (int64_t c = 0; c < kChunks; ++c) {
+        float* acc = partial.data() + c * OUT;
+        const int64_t end = std::min(N, (c + 1) * rows_per_chunk);
+        for (int64_t n = c * rows_per_chunk; n < end; ++n) {
+            const float* row = dout + n * OUT;
+#pragma omp simd
+            for (int64_t o = 0; o < OUT; ++o) acc[o] += row[o];
+        }
+    }
+    for (int64_t c = 0; c < kChunks; ++c)
+        for (int64_t o = 0; o < OUT; ++o) db[o] += partial[size_t(c * OUT + o)];
+}
+
 // in the forward: out = x Wᵀ + b, so dx += dout W, dW += doutᵀ x, db += Σ_n dout
 static void linear_backward(float* dx, float* dw, float* db, const float* dout, const float* x,
                             const float* w, int64_t N, int64_t IN, int64_t OUT) {
     if (dx) gemm(false, false, N, IN, OUT, 1.0f, dout, OUT, w, IN, 1.0f, dx, IN);
     if (dw) gemm(true, false, OUT, IN, N, 1.0f, dout, OUT, x, IN, 1.0f, dw, IN);
-    if (db) {
-#pragma omp parallel for schedule(static)
-        for (int64_t o = 0; o < OUT; ++o) {
-            float acc = 0;
-            for (int64_t n = 0; n < N; ++n) acc += dout[n * OUT + o];
-            db[o] += acc;
-        }
-    }
+    if (db) column_sums_accumulate(db, dout, N, OUT);
 }
 
 Var linear(const Var& x, const Var& w, const Var& b) {

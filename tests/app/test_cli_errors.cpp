@@ -10,6 +10,13 @@ using namespace xb::test;
 TEST_CASE("cli: bad configs exit 2 with one line and write no report") {
     std::string dir = temp_dir("cli");
     write_text(dir + "/unknown.json", R"({"model": {"layres": 2}})");
+    // A ListOps data directory whose val file has a malformed third line.
+    std::string data = dir + "/listops";
+    std::filesystem::create_directories(data);
+    const std::string good = "Source\tTarget\n( ( ( [MAX 2 ) 9 ) ] )\t9\n";
+    write_text(data + "/basic_train.tsv", good);
+    write_text(data + "/basic_val.tsv", good + "( [MIN 3 ] )\n");
+    write_text(data + "/basic_test.tsv", good);
     struct Case {
         std::string args, expect;
     } cases[] = {
@@ -21,6 +28,8 @@ TEST_CASE("cli: bad configs exit 2 with one line and write no report") {
          "model.attention.options.window: unknown key"},
         {"run --config " + dir + "/missing.json", "missing.json"},
         {"frobnicate", "frobnicate"},
+        {"run --set task.data_dir=" + data, "basic_val.tsv:3: expected 2 tab-separated columns"},
+        {"run --set task.data_dir=" + dir + "/nowhere", "nowhere"},
         {"speed --variants full,,linear", "empty item"},
         {"speed --lengths 1024,abc", "'abc' is not a positive integer"},
     };

@@ -68,6 +68,6 @@ TEST_CASE("config: JSON syntax errors give file:line:column") {
     std::string dir = xb::test::temp_dir("config");
     xb::test::write_text(dir + "/bad.json", "{\n  \"model\": {\n    \"layers\": 2,,\n  }\n}\n");
     CHECK_THROWS_WITH_AS(read_json_file(dir + "/bad.json"),
-                         (dir + "/bad.json:3:18: invalid JSON").c_str(), ConfigError);
+                         (dir + "/bad.json:3:17: invalid JSON").c_str(), ConfigError);
     CHECK_THROWS_AS(read_json_file(dir + "/missing.json"), IoError);
 }
