@@ -28,7 +28,8 @@ int data_command(const DataOptions& o) {
     if (o.seed) overrides.push_back(fmt::format("seed={}", *o.seed));
     RunConfig cfg = load_config(o.config, overrides);
     if (o.out.empty() && o.preview == 0)
-        throw ConfigError("data: give --out DIR to write the files, or --preview N to print examples");
+        throw ConfigError(
+            "data: give --out DIR to write the files, or --preview N to print examples");
     auto task = make_task(cfg.task);
     Dataset data = load_or_generate(*task, cfg.task, cfg.seed);
     if (o.preview > 0) {

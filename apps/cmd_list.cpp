@@ -17,7 +17,8 @@ Runner setup_list(CLI::App& app) {
     return [what] {
         if (*what != "variants") {
             fmt::print("tasks:\n");
-            for (const auto& t : task_registry()) fmt::print("  {:<12} {}\n", t.name, t.description);
+            for (const auto& t : task_registry())
+                fmt::print("  {:<12} {}\n", t.name, t.description);
         }
         if (*what != "tasks") {
             fmt::print("variants:\n");

@@ -43,10 +43,10 @@ int run_command(const RunOptions& o) {
 
     auto task = make_task(cfg.task);
     Dataset data = load_or_generate(*task, cfg.task, cfg.seed);
-    const std::string path =
-        !o.report.empty() ? o.report
-                          : fmt::format("{}/{}__{}__seed{}.json", o.out, cfg.task.name,
-                                        cfg.model.attention.variant, cfg.seed);
+    const std::string path = !o.report.empty()
+                                 ? o.report
+                                 : fmt::format("{}/{}__{}__seed{}.json", o.out, cfg.task.name,
+                                               cfg.model.attention.variant, cfg.seed);
 
     ProgressFn progress;
     if (!o.quiet && stderr_is_terminal()) {
@@ -65,11 +65,12 @@ int run_command(const RunOptions& o) {
     if (progress && r.status != "completed") fmt::print(stderr, "\n");
 
     write_json_atomic(path, make_run_report(cfg, *task, data, r));
-    fmt::print("{} {} seed={} [{}]: test {} (best val {} at step {}), final-weights test {}, "
-               "{:.1f} s, report {}\n",
-               cfg.task.name, cfg.model.attention.variant, cfg.seed, r.status,
-               percent(r.test_accuracy), percent(r.best_val_accuracy), r.best_val_step,
-               percent(r.final_test_accuracy), r.total_s, path);
+    fmt::print(
+        "{} {} seed={} [{}]: test {} (best val {} at step {}), final-weights test {}, "
+        "{:.1f} s, report {}\n",
+        cfg.task.name, cfg.model.attention.variant, cfg.seed, r.status, percent(r.test_accuracy),
+        percent(r.best_val_accuracy), r.best_val_step, percent(r.final_test_accuracy), r.total_s,
+        path);
     if (r.status == "interrupted") return 130;
     return 0;
 }
@@ -78,10 +79,12 @@ int run_command(const RunOptions& o) {
 
 Runner setup_run(CLI::App& app) {
     auto o = std::make_shared<RunOptions>();
-    auto* sub = app.add_subcommand("run", "Train and evaluate one configuration; write a JSON report");
+    auto* sub =
+        app.add_subcommand("run", "Train and evaluate one configuration; write a JSON report");
     sub->add_option("--config", o->config, "Config JSON file (defaults: the struct defaults)")
         ->check(CLI::ExistingFile);
-    sub->add_option("--variant", o->variant, "Attention variant (overrides model.attention.variant)");
+    sub->add_option("--variant", o->variant,
+                    "Attention variant (overrides model.attention.variant)");
     sub->add_option("--set", o->overrides, "Override a config key: key.path=value (repeatable)");
     sub->add_option("--seed", o->seed, "Run seed (overrides seed)");
     sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->check(CLI::Range(0, 1024));

@@ -91,9 +91,9 @@ int speed_command(const SpeedOptions& o) {
     std::vector<std::string> common = {"xformer-bench", "speed"};
     if (!o.config.empty()) common.insert(common.end(), {"--config", o.config});
     for (const auto& s : o.overrides) common.insert(common.end(), {"--set", s});
-    common.insert(common.end(), {"--threads", std::to_string(o.threads), "--batch",
-                                 std::to_string(o.batch), "--steps", std::to_string(o.steps),
-                                 "--warmup", std::to_string(o.warmup)});
+    common.insert(common.end(),
+                  {"--threads", std::to_string(o.threads), "--batch", std::to_string(o.batch),
+                   "--steps", std::to_string(o.steps), "--warmup", std::to_string(o.warmup)});
 
     std::vector<SpeedResult> results;
     fmt::print("{:<12} {:>6} {:>10} {:>9} {:>11} {:>10} {:>10} {:>8} {:>8}\n", "variant", "length",
@@ -109,9 +109,10 @@ int speed_command(const SpeedOptions& o) {
                 if (x.length == len && x.variant == variants[0]) ref = &x;
             double speedup = ref ? ref->median_step_s / r.median_step_s : 1.0;
             double mem = ref ? double(r.peak_tensor_bytes) / double(ref->peak_tensor_bytes) : 1.0;
-            fmt::print("{:<12} {:>6} {:>10.4f} {:>9.3f} {:>11.0f} {:>10} {:>10} {:>8.2f} {:>8.2f}\n",
-                       v, len, r.median_step_s, 1.0 / r.median_step_s, r.tokens_per_s,
-                       gib(r.peak_tensor_bytes), gib(r.peak_rss_bytes), speedup, mem);
+            fmt::print(
+                "{:<12} {:>6} {:>10.4f} {:>9.3f} {:>11.0f} {:>10} {:>10} {:>8.2f} {:>8.2f}\n", v,
+                len, r.median_step_s, 1.0 / r.median_step_s, r.tokens_per_s,
+                gib(r.peak_tensor_bytes), gib(r.peak_rss_bytes), speedup, mem);
             std::fflush(stdout);
         }
     }
@@ -147,11 +148,14 @@ Runner setup_speed(CLI::App& app) {
     auto* sub = app.add_subcommand("speed", "Time training steps per variant and sequence length");
     sub->add_option("--config", o->config, "Config JSON file (model and task)")
         ->check(CLI::ExistingFile);
-    sub->add_option("--variants", o->variants, "Comma-separated variants; the first is the baseline")
+    sub->add_option("--variants", o->variants,
+                    "Comma-separated variants; the first is the baseline")
         ->capture_default_str();
     sub->add_option("--lengths", o->lengths, "Comma-separated sequence lengths")
         ->capture_default_str();
-    sub->add_option("--batch", o->batch, "Batch size")->check(CLI::Range(1, 4096))->capture_default_str();
+    sub->add_option("--batch", o->batch, "Batch size")
+        ->check(CLI::Range(1, 4096))
+        ->capture_default_str();
     sub->add_option("--steps", o->steps, "Timed steps (the median is reported)")
         ->check(CLI::Range(1, 1000))
         ->capture_default_str();

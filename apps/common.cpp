@@ -20,7 +20,8 @@ std::vector<std::string> split_list(const std::string& text, const std::string& 
         size_t comma = text.find(',', start);
         std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
         if (item.empty())
-            throw ConfigError(fmt::format("{} '{}': empty item in comma-separated list", option, text));
+            throw ConfigError(
+                fmt::format("{} '{}': empty item in comma-separated list", option, text));
         out.push_back(item);
         if (comma == std::string::npos) break;
         start = comma + 1;

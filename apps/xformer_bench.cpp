@@ -1,7 +1,7 @@
 // xformer-bench: entry point. Parses the command line, dispatches to one subcommand, and turns
 // user errors into one line on stderr and exit code 2 (never a stack trace).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <map>
 
@@ -13,11 +13,24 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string(XB_VERSION) + " (" + XB_GIT_COMMIT + ")");
     std::map<CLI::App*, xb::app::Runner> runners;
-    for (auto setup : {xb::app::setup_run, xb::app::setup_speed, xb::app::setup_list,
-                       xb::app::setup_data}) {
+    for (auto setup :
+         {xb::app::setup_run, xb::app::setup_speed, xb::app::setup_list, xb::app::setup_data}) {
         size_t before = app.get_subcommands({}).size();
         xb::app::Runner runner = setup(app);
         runners[app.get_subcommands({})[before]] = runner;
+    }
+    if (argc > 1 && argv[1][0] != '-') {  // name the unknown command and the valid ones
+        std::vector<std::string> names;
+        bool known = false;
+        for (const auto* sub : app.get_subcommands({})) {
+            names.push_back(sub->get_name());
+            known = known || sub->get_name() == argv[1];
+        }
+        if (!known) {
+            fmt::print(stderr, "error: unknown command '{}' (valid: {})\n", argv[1],
+                       xb::join_names(names));
+            return 2;
+        }
     }
     try {
         app.parse(argc, argv);

@@ -13,7 +13,7 @@ namespace xb {
 namespace {
 
 class FullAttention : public AttentionKernel {
-public:
+  public:
     FullAttention(float dropout, int layer) : dropout_(dropout), layer_(layer) {}
 
     Var attend(const Var& qkv, int heads, const MixContext& ctx) override {
@@ -38,15 +38,14 @@ public:
                     const float* qq = qkv->value.data();
                     block_attention_backward(d, d + C, d + 2 * C, int(3 * C), out->grad.data(),
                                              int(C), out->value.data(), lse.data(), qq, qq + C,
-                                             qq + 2 * C, int(3 * C), lens.data(), dims, p,
-                                             nullptr);
+                                             qq + 2 * C, int(3 * C), lens.data(), dims, p, nullptr);
                 },
                 {out});
         }
         return out;
     }
 
-private:
+  private:
     float dropout_;
     int layer_;
 };

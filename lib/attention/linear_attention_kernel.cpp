@@ -1,27 +1,47 @@
-// Non-causal linear attention kernels (linear_attention_kernel.h). Per (b, h): one pass over the
-// valid keys builds S and z, one pass over the queries applies them. Backward (with n_i = φq_iᵀS,
-// den_i = φq_i·z + eps): dn_i = dO_i/den_i, dden_i = -dO_i·n_i/den_i², dφq_i = S dn_i + z dden_i,
-// dS = Σ_i φq_i dn_iᵀ, dz = Σ_i φq_i dden_i, then dφk_j = dS v_j + dz and dv_j = dSᵀ φk_j.
+// Non-causal linear attention kernels (linear_attention_kernel.h). Per (b, h) the work is a few
+// small GEMMs over contiguous feature buffers: S = φKᵀV, num = φQ S in forward; with
+// den_i = φq_i·z + eps, G = dO/den and e_i = −(dO_i·O_i)/den_i, backward is
+//   dφQ = G Sᵀ + e zᵀ,  dS = φQᵀ G,  dz = φQᵀ e,  dφK = V dSᵀ + 1 dzᵀ,  dV = φK dS.
+// Parallel over (b, h), each done by one thread (the GEMMs run single-threaded inside the
+// parallel region), so results are bitwise reproducible for any thread count. Measured ~25%
+// faster per training step than row-by-row rank-1 loops at T = 4096 (README, speed section).
 #include "attention/linear_attention_kernel.h"
-
-#include <omp.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "core/check.h"
+#include "core/gemm.h"
 #include "core/vec_math.h"
 
 namespace xb {
 namespace {
 
-// phi = elu(x) + 1 and its derivative (1 for x > 0, else exp(x) = phi) for one row of width D.
-inline void feature_map(float* phi, float* dphi, const float* x, int D) {
+// φ(x) = elu(x) + 1 and, if dphi, φ'(x) (1 for x > 0, else e^x = φ(x)), for n rows of width D
+// read at stride ld, written contiguously (n, D).
+void feature_map(float* phi, float* dphi, const float* x, int64_t n, int D, int ld) {
+    for (int64_t i = 0; i < n; ++i) {
+        const float* xi = x + i * ld;
+        float* p = phi + i * D;
 #pragma omp simd
-    for (int d = 0; d < D; ++d) {
-        const float e = exp_approx(x[d] < 0.0f ? x[d] : 0.0f);
-        phi[d] = x[d] > 0.0f ? x[d] + 1.0f : e;
-        dphi[d] = x[d] > 0.0f ? 1.0f : e;
+        for (int a = 0; a < D; ++a) {
+            const float e = exp_approx(xi[a] < 0.0f ? xi[a] : 0.0f);
+            p[a] = xi[a] > 0.0f ? xi[a] + 1.0f : e;
+        }
+        if (!dphi) continue;
+        float* g = dphi + i * D;
+#pragma omp simd
+        for (int a = 0; a < D; ++a) g[a] = xi[a] > 0.0f ? 1.0f : p[a];
+    }
+}
+
+// out (D) = Σ_i w_i rows[i, :] (w == nullptr: all ones), rows (n, D) contiguous.
+void weighted_column_sums(float* out, const float* rows, const float* w, int64_t n, int D) {
+    std::fill(out, out + D, 0.0f);
+    for (int64_t i = 0; i < n; ++i) {
+        const float wi = w ? w[i] : 1.0f;
+#pragma omp simd
+        for (int a = 0; a < D; ++a) out[a] += wi * rows[i * D + a];
     }
 }
 
@@ -42,43 +62,36 @@ void linear_attention_forward(float* out, int ldo, float* state_s, float* state_
                               const AttentionDims& dims, float eps) {
     check_linear_args(ld, ldo, lengths, dims);
     const int T = dims.T, H = dims.H, D = dims.D;
-    const long n_heads = long(dims.B) * H;
 #pragma omp parallel
     {
-        std::vector<float> phi(D), dphi(D), row(D);  // (D) each
-#pragma omp for schedule(static, 1)
-        for (long n = 0; n < n_heads; ++n) {
-            const int b = int(n / H), h = int(n % H), len = lengths[b];
-            const size_t head = size_t(b) * T * ld + size_t(h) * D;
-            float* S = state_s + size_t(n) * D * D;  // (D, D)
-            float* z = state_z + size_t(n) * D;      // (D)
-            std::fill(S, S + size_t(D) * D, 0.0f);
-            std::fill(z, z + D, 0.0f);
-            for (int j = 0; j < len; ++j) {
-                feature_map(phi.data(), dphi.data(), k + head + size_t(j) * ld, D);
-                const float* vj = v + head + size_t(j) * ld;
-                for (int d = 0; d < D; ++d) {
-                    z[d] += phi[d];
-                    float* s_row = S + size_t(d) * D;
-#pragma omp simd
-                    for (int e = 0; e < D; ++e) s_row[e] += phi[d] * vj[e];
+        // Per-thread scratch, (T, D) each: φQ, φK, the numerators.
+        std::vector<float> phiq(size_t(T) * D), phik(size_t(T) * D), num(size_t(T) * D);
+#pragma omp for schedule(static)
+        for (int64_t bh = 0; bh < int64_t(dims.B) * H; ++bh) {
+            const int64_t b = bh / H, h = bh % H, n = lengths[b];
+            const int64_t row0 = b * T * int64_t(ld) + h * D;
+            float* S = state_s + bh * D * D;  // (D, D)
+            float* z = state_z + bh * D;      // (D)
+            float* o = out + b * T * int64_t(ldo) + h * D;
+            feature_map(phik.data(), nullptr, k + row0, n, D, ld);
+            feature_map(phiq.data(), nullptr, q + row0, n, D, ld);
+            gemm(true, false, D, D, n, 1.0f, phik.data(), D, v + row0, ld, 0.0f, S, D);
+            weighted_column_sums(z, phik.data(), nullptr, n, D);
+            gemm(false, false, n, D, D, 1.0f, phiq.data(), D, S, D, 0.0f, num.data(), D);
+            for (int64_t i = 0; i < T; ++i) {
+                float* oi = o + i * ldo;
+                if (i >= n) {
+                    std::fill(oi, oi + D, 0.0f);
+                    continue;
                 }
-            }
-            float* o = out + size_t(b) * T * ldo + size_t(h) * D;
-            for (int i = 0; i < len; ++i) {
-                feature_map(phi.data(), dphi.data(), q + head + size_t(i) * ld, D);
-                float den = eps;
-                std::fill(row.begin(), row.end(), 0.0f);
-                for (int d = 0; d < D; ++d) {
-                    den += phi[d] * z[d];
-                    const float* s_row = S + size_t(d) * D;
+                const float* pq = phiq.data() + i * D;
+                float den = 0;
+#pragma omp simd reduction(+ : den)
+                for (int a = 0; a < D; ++a) den += pq[a] * z[a];
+                const float inv = 1.0f / (den + eps);
 #pragma omp simd
-                    for (int e = 0; e < D; ++e) row[e] += phi[d] * s_row[e];
-                }
-                const float inv = 1.0f / den;
-                for (int e = 0; e < D; ++e) o[size_t(i) * ldo + e] = row[e] * inv;
+                for (int a = 0; a < D; ++a) oi[a] = num[size_t(i * D + a)] * inv;
             }
-            for (int i = len; i < T; ++i) std::fill_n(o + size_t(i) * ldo, D, 0.0f);
         }
     }
 }
@@ -90,66 +103,59 @@ void linear_attention_backward(float* dq, float* dk, float* dv, int ld_grad, con
     check_linear_args(ld, ldo, lengths, dims);
     XB_CHECK(ld_grad >= dims.H * dims.D, "ld_grad={} < H*D={}", ld_grad, dims.H * dims.D);
     const int T = dims.T, H = dims.H, D = dims.D;
-    const long n_heads = long(dims.B) * H;
 #pragma omp parallel
     {
-        // (D, D) dS, then (D) each: dz, φ, φ', n_i = φq_iᵀS, dn_i, dSᵀφk_j
-        std::vector<float> dS(size_t(D) * D), dz(D), phi(D), dphi(D), num(D), dn(D), dv_row(D);
-#pragma omp for schedule(static, 1)
-        for (long n = 0; n < n_heads; ++n) {
-            const int b = int(n / H), h = int(n % H), len = lengths[b];
-            const size_t head = size_t(b) * T * ld + size_t(h) * D;
-            const size_t ghead = size_t(b) * T * ld_grad + size_t(h) * D;
-            const size_t ohead = size_t(b) * T * ldo + size_t(h) * D;
-            const float* S = state_s + size_t(n) * D * D;
-            const float* z = state_z + size_t(n) * D;
-            std::fill(dS.begin(), dS.end(), 0.0f);
-            std::fill(dz.begin(), dz.end(), 0.0f);
-            for (int i = 0; i < len; ++i) {
-                feature_map(phi.data(), dphi.data(), q + head + size_t(i) * ld, D);
-                const float* doi = dout + ohead + size_t(i) * ldo;
-                float den = eps;
-                std::fill(num.begin(), num.end(), 0.0f);
-                for (int d = 0; d < D; ++d) {
-                    den += phi[d] * z[d];
-                    const float* s_row = S + size_t(d) * D;
+        std::vector<float> phi(size_t(T) * D), dphi(size_t(T) * D), g(size_t(T) * D),
+            grad(size_t(T) * D), e(static_cast<size_t>(T)), dS(size_t(D) * D),
+            dz(static_cast<size_t>(D));
+#pragma omp for schedule(static)
+        for (int64_t bh = 0; bh < int64_t(dims.B) * H; ++bh) {
+            const int64_t b = bh / H, h = bh % H, n = lengths[b];
+            if (n == 0) continue;
+            const int64_t row0 = b * T * int64_t(ld) + h * D;
+            const int64_t grow0 = b * T * int64_t(ld_grad) + h * D;
+            const float* S = state_s + bh * D * D;
+            const float* z = state_z + bh * D;
+            const float* dO = dout + b * T * int64_t(ldo) + h * D;
+            // Queries. The output is recomputed as num/den from G: O_i·dO_i = (Sᵀφq_i)·G_i.
+            feature_map(phi.data(), dphi.data(), q + row0, n, D, ld);
+            gemm(false, false, n, D, D, 1.0f, phi.data(), D, S, D, 0.0f, grad.data(), D);
+            for (int64_t i = 0; i < n; ++i) {
+                const float* pq = phi.data() + i * D;
+                const float* num = grad.data() + i * D;
+                const float* doi = dO + i * ldo;
+                float den = 0, dot = 0;
+#pragma omp simd reduction(+ : den, dot)
+                for (int a = 0; a < D; ++a) {
+                    den += pq[a] * z[a];
+                    dot += doi[a] * num[a];
+                }
+                const float inv = 1.0f / (den + eps);
+                e[size_t(i)] = -dot * inv * inv;
 #pragma omp simd
-                    for (int e = 0; e < D; ++e) num[e] += phi[d] * s_row[e];
-                }
-                const float inv = 1.0f / den;
-                float do_num = 0.0f;
-                for (int e = 0; e < D; ++e) {
-                    dn[e] = doi[e] * inv;
-                    do_num += doi[e] * num[e];
-                }
-                const float dden = -do_num * inv * inv;
-                float* dqi = dq + ghead + size_t(i) * ld_grad;
-                for (int d = 0; d < D; ++d) {
-                    const float* s_row = S + size_t(d) * D;
-                    float acc = z[d] * dden;
-                    for (int e = 0; e < D; ++e) acc += s_row[e] * dn[e];
-                    dqi[d] += acc * dphi[d];
-                    dz[d] += phi[d] * dden;
-                    float* ds_row = dS.data() + size_t(d) * D;
-#pragma omp simd
-                    for (int e = 0; e < D; ++e) ds_row[e] += phi[d] * dn[e];
-                }
+                for (int a = 0; a < D; ++a) g[size_t(i * D + a)] = doi[a] * inv;
             }
-            for (int j = 0; j < len; ++j) {
-                feature_map(phi.data(), dphi.data(), k + head + size_t(j) * ld, D);
-                const float* vj = v + head + size_t(j) * ld;
-                float* dkj = dk + ghead + size_t(j) * ld_grad;
-                float* dvj = dv + ghead + size_t(j) * ld_grad;
-                std::fill(dv_row.begin(), dv_row.end(), 0.0f);  // dSᵀ φk_j
-                for (int d = 0; d < D; ++d) {
-                    const float* ds_row = dS.data() + size_t(d) * D;
-                    float acc = dz[d];
-                    for (int e = 0; e < D; ++e) acc += ds_row[e] * vj[e];
-                    dkj[d] += acc * dphi[d];
+            // dφQ = G Sᵀ + e zᵀ; dS = φQᵀ G; dz = φQᵀ e.
+            gemm(false, true, n, D, D, 1.0f, g.data(), D, S, D, 0.0f, grad.data(), D);
+            gemm(true, false, D, D, n, 1.0f, phi.data(), D, g.data(), D, 0.0f, dS.data(), D);
+            weighted_column_sums(dz.data(), phi.data(), e.data(), n, D);
+            for (int64_t i = 0; i < n; ++i) {
+                float* dqi = dq + grow0 + i * ld_grad;
+                const float ei = e[size_t(i)];
 #pragma omp simd
-                    for (int e = 0; e < D; ++e) dv_row[e] += ds_row[e] * phi[d];
-                }
-                for (int e = 0; e < D; ++e) dvj[e] += dv_row[e];
+                for (int a = 0; a < D; ++a)
+                    dqi[a] += (grad[size_t(i * D + a)] + ei * z[a]) * dphi[size_t(i * D + a)];
+            }
+            // Keys and values: dφK = V dSᵀ + 1 dzᵀ, dV += φK dS.
+            feature_map(phi.data(), dphi.data(), k + row0, n, D, ld);
+            gemm(false, true, n, D, D, 1.0f, v + row0, ld, dS.data(), D, 0.0f, grad.data(), D);
+            gemm(false, false, n, D, D, 1.0f, phi.data(), D, dS.data(), D, 1.0f, dv + grow0,
+                 ld_grad);
+            for (int64_t j = 0; j < n; ++j) {
+                float* dkj = dk + grow0 + j * ld_grad;
+#pragma omp simd
+                for (int a = 0; a < D; ++a)
+                    dkj[a] += (grad[size_t(j * D + a)] + dz[a]) * dphi[size_t(j * D + a)];
             }
         }
     }

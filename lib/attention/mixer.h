@@ -27,12 +27,12 @@ struct MixerSpec {
     int dim, heads, layer, max_len;
     float attention_dropout;
     uint64_t seed;
-    nlohmann::json options;   // the variant's own options, read strictly
-    std::string prefix;       // parameter name prefix, e.g. "blocks.0.mixer."
+    nlohmann::json options;  // the variant's own options, read strictly
+    std::string prefix;      // parameter name prefix, e.g. "blocks.0.mixer."
 };
 
 class Mixer {
-public:
+  public:
     virtual ~Mixer() = default;
     // x (B, T, C) -> (B, T, C)
     virtual Var forward(const Var& x, const MixContext& ctx) = 0;
@@ -40,19 +40,19 @@ public:
 
 // An attention kernel: qkv (B, T, 3C) holding q, k, v per token -> o (B, T, C).
 class AttentionKernel {
-public:
+  public:
     virtual ~AttentionKernel() = default;
     virtual Var attend(const Var& qkv, int heads, const MixContext& ctx) = 0;
 };
 
 // QKV projection -> kernel -> output projection.
 class AttentionMixer : public Mixer {
-public:
+  public:
     AttentionMixer(const MixerSpec& spec, ParameterStore& params,
                    std::unique_ptr<AttentionKernel> kernel);
     Var forward(const Var& x, const MixContext& ctx) override;
 
-private:
+  private:
     int heads_;
     Var w_qkv_, b_qkv_, w_out_, b_out_;
     std::unique_ptr<AttentionKernel> kernel_;

@@ -81,7 +81,7 @@ std::vector<int> OptionReader::get_int_list(const std::string& key, const std::v
 }
 
 std::vector<std::string> OptionReader::get_string_list(const std::string& key,
-                                                      const std::vector<std::string>& def) {
+                                                       const std::vector<std::string>& def) {
     const nlohmann::json* v = find(key);
     if (!v) return def;
     std::vector<std::string> out;

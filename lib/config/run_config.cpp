@@ -67,10 +67,9 @@ void check_against_defaults(const nlohmann::json& user, const nlohmann::json& de
         if (d->is_object()) {
             check_against_defaults(*it, *d, key);
         } else if (!same_kind(*it, *d)) {
-            throw ConfigError(fmt::format("{}: expected {}, got {}", key,
-                                          d->is_number_unsigned() ? "a non-negative integer"
-                                                                  : type_name(*d),
-                                          it->dump()));
+            throw ConfigError(fmt::format(
+                "{}: expected {}, got {}", key,
+                d->is_number_unsigned() ? "a non-negative integer" : type_name(*d), it->dump()));
         }
     }
 }
@@ -126,7 +125,8 @@ void apply_override(nlohmann::json& j, const std::string& assignment) {
     while (true) {
         size_t dot = path.find('.', start);
         std::string key = path.substr(start, dot == std::string::npos ? dot : dot - start);
-        if (key.empty()) throw ConfigError(fmt::format("--set '{}': empty key in path", assignment));
+        if (key.empty())
+            throw ConfigError(fmt::format("--set '{}': empty key in path", assignment));
         if (!node->is_object()) *node = nlohmann::json::object();
         if (dot == std::string::npos) {
             (*node)[key] = value;
@@ -179,9 +179,9 @@ void validate(const RunConfig& c) {
     require(o.schedule == "constant" || o.schedule == "rsqrt" || o.schedule == "cosine",
             fmt::format("optim.schedule: unknown value '{}' (valid: constant, rsqrt, cosine)",
                         o.schedule));
-    require(o.warmup_steps >= 0,
-            fmt::format("optim.warmup_steps={} must be >= 0", o.warmup_steps));
-    require(o.clip_norm >= 0, fmt::format("optim.clip_norm={} must be >= 0 (0 = off)", o.clip_norm));
+    require(o.warmup_steps >= 0, fmt::format("optim.warmup_steps={} must be >= 0", o.warmup_steps));
+    require(o.clip_norm >= 0,
+            fmt::format("optim.clip_norm={} must be >= 0 (0 = off)", o.clip_norm));
     require(o.min_lr_ratio >= 0 && o.min_lr_ratio <= 1,
             fmt::format("optim.min_lr_ratio={} must be in [0, 1]", o.min_lr_ratio));
 
@@ -191,7 +191,8 @@ void validate(const RunConfig& c) {
     require(t.eval_every >= 1, fmt::format("train.eval_every={} must be positive", t.eval_every));
     require(t.eval_batches >= 0,
             fmt::format("train.eval_batches={} must be >= 0 (0 = all)", t.eval_batches));
-    require(t.threads >= 0, fmt::format("train.threads={} must be >= 0 (0 = all cores)", t.threads));
+    require(t.threads >= 0,
+            fmt::format("train.threads={} must be >= 0 (0 = all cores)", t.threads));
 
     const TaskConfig& k = c.task;
     require(k.max_len >= 1, fmt::format("task.max_len={} must be positive", k.max_len));
@@ -203,8 +204,9 @@ void validate(const RunConfig& c) {
     // Unknown variant names and bad variant options fail here, before any data is made: one
     // throwaway mixer is built with the variant's options.
     ParameterStore scratch(0);
-    MixerSpec spec{m.dim, m.heads, 0, c.task.max_len, m.attention.dropout, c.seed,
-                   m.attention.options, "check."};
+    MixerSpec spec{
+        m.dim,   m.heads, 0, c.task.max_len, m.attention.dropout, c.seed, m.attention.options,
+        "check."};
     find_variant(m.attention.variant).make(spec, scratch);
 }
 

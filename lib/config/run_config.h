@@ -31,16 +31,16 @@ struct ModelConfig {
 };
 
 struct OptimConfig {
-    double lr = 1e-3;                 // peak learning rate
-    double weight_decay = 0.0;        // decoupled (AdamW)
-    bool decay_all = false;           // also decay biases, norms and embeddings
+    double lr = 1e-3;           // peak learning rate
+    double weight_decay = 0.0;  // decoupled (AdamW)
+    bool decay_all = false;     // also decay biases, norms and embeddings
     double beta1 = 0.9;
     double beta2 = 0.98;
     double eps = 1e-9;
-    std::string schedule = "rsqrt";   // constant | rsqrt | cosine (all with linear warmup)
+    std::string schedule = "rsqrt";  // constant | rsqrt | cosine (all with linear warmup)
     int warmup_steps = 1000;
-    double min_lr_ratio = 0.0;        // cosine floor as a fraction of lr
-    double clip_norm = 1.0;           // global gradient-norm clip; 0 = off
+    double min_lr_ratio = 0.0;  // cosine floor as a fraction of lr
+    double clip_norm = 1.0;     // global gradient-norm clip; 0 = off
 };
 
 struct TrainConfig {

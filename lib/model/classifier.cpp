@@ -25,8 +25,9 @@ Classifier::Classifier(const ModelConfig& cfg, int vocab_size, int num_classes, 
         Block b;
         b.ln1_g = params_.constant(p + "ln1.weight", {C}, 1.0f);
         b.ln1_b = params_.constant(p + "ln1.bias", {C}, 0.0f);
-        MixerSpec spec{int(C), cfg.heads, l, max_len_, cfg.attention.dropout, seed,
-                       cfg.attention.options, p + "mixer."};
+        MixerSpec spec{
+            int(C),      cfg.heads, l, max_len_, cfg.attention.dropout, seed, cfg.attention.options,
+            p + "mixer."};
         b.mixer = find_variant(cfg.attention.variant).make(spec, params_);
         b.ln2_g = params_.constant(p + "ln2.weight", {C}, 1.0f);
         b.ln2_b = params_.constant(p + "ln2.bias", {C}, 0.0f);
@@ -56,8 +57,8 @@ Var Classifier::drop(const Var& x, bool training, int64_t step, uint64_t stream)
 }
 
 Var Classifier::encode(const SequenceBatch& seq, bool training, int64_t step, uint64_t stream) {
-    XB_CHECK(int64_t(seq.ids.size()) == seq.B * seq.T, "batch ids {} for B={} T={}",
-             seq.ids.size(), seq.B, seq.T);
+    XB_CHECK(int64_t(seq.ids.size()) == seq.B * seq.T, "batch ids {} for B={} T={}", seq.ids.size(),
+             seq.B, seq.T);
     Var x = embedding(seq.ids, seq.B, seq.T, embed_);  // (B, T, C)
     std::vector<int32_t> lengths = seq.lengths;
     if (cls_) {

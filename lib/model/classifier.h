@@ -28,7 +28,7 @@ struct Batch {
 };
 
 class Classifier {
-public:
+  public:
     // max_len: the longest sequence the model will see (learned positions are sized by it).
     Classifier(const ModelConfig& cfg, int vocab_size, int num_classes, int max_len, bool pair,
                uint64_t seed);
@@ -37,7 +37,7 @@ public:
     ParameterStore& params() { return params_; }
     const ParameterStore& params() const { return params_; }
 
-private:
+  private:
     struct Block {
         Var ln1_g, ln1_b, ln2_g, ln2_b, w1, b1, w2, b2;
         std::unique_ptr<Mixer> mixer;

@@ -15,7 +15,7 @@ struct Parameter {
 };
 
 class ParameterStore {
-public:
+  public:
     explicit ParameterStore(uint64_t seed) : seed_(seed) {}
 
     Var normal(const std::string& name, const Shape& shape, float stddev, bool decay);
@@ -27,7 +27,7 @@ public:
     int64_t count() const;  // number of scalar parameters
     void zero_grad();
 
-private:
+  private:
     Var add(const std::string& name, Tensor value, bool decay);
     uint64_t seed_;
     std::vector<Parameter> params_;

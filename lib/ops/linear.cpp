@@ -3,8 +3,8 @@
 #include <vector>
 
 #include "core/gemm.h"
-#include "ops/parallel_grain.h"
 #include "ops/ops.h"
+#include "ops/parallel_grain.h"
 
 namespace xb {
 

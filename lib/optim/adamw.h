@@ -10,13 +10,13 @@
 namespace xb {
 
 class AdamW {
-public:
+  public:
     AdamW(const ParameterStore& params, const OptimConfig& cfg);
     // One update with learning rate lr; step is 1-based (for bias correction).
     void step(double lr, int64_t step);
     size_t state_bytes() const;
 
-private:
+  private:
     const ParameterStore& params_;
     OptimConfig cfg_;
     std::vector<Tensor> m_, v_;

@@ -16,7 +16,8 @@ static std::string cpu_model() {
     while (std::getline(in, line)) {
         if (line.rfind("model name", 0) == 0) {
             size_t colon = line.find(':');
-            if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+            if (colon != std::string::npos)
+                return line.substr(line.find_first_not_of(" \t", colon + 1));
         }
     }
     return "unknown";

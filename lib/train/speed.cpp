@@ -38,7 +38,8 @@ SpeedResult measure_speed(const RunConfig& cfg, int length, int batch, int steps
     AdamW optimizer(model.params(), cfg.optim);
     Batch b;
     b.first = random_sequences(batch, length, task->vocab_size(), cfg.seed);
-    if (task->is_pair()) b.second = random_sequences(batch, length, task->vocab_size(), cfg.seed + 1);
+    if (task->is_pair())
+        b.second = random_sequences(batch, length, task->vocab_size(), cfg.seed + 1);
     for (int i = 0; i < batch; ++i) b.labels.push_back(i % task->num_classes());
 
     std::vector<double> total, fwd, bwd, opt;

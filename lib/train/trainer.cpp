@@ -122,8 +122,8 @@ RunResult train_and_evaluate(const RunConfig& cfg, const Task& task, const Datas
         const bool stop = g_stop_requested.load();
         if (step % tc.eval_every == 0 || step == tc.steps || stop) {
             const auto te = Clock::now();
-            double acc = evaluate(model, data.val, tc.batch_size, tc.eval_batches, pair,
-                                  &r.eval_tokens);
+            double acc =
+                evaluate(model, data.val, tc.batch_size, tc.eval_batches, pair, &r.eval_tokens);
             r.eval_s += seconds_since(te);
             r.history.push_back({step, loss_sum / double(loss_count), acc, seconds_since(t_start)});
             r.final_train_loss = loss_sum / double(loss_count);
@@ -150,8 +150,7 @@ RunResult train_and_evaluate(const RunConfig& cfg, const Task& task, const Datas
     // Test accuracy of the final weights (unless they diverged), then of the best-val weights.
     const auto te = Clock::now();
     if (r.status != "diverged")
-        r.final_test_accuracy =
-            evaluate(model, data.test, tc.batch_size, 0, pair, &r.eval_tokens);
+        r.final_test_accuracy = evaluate(model, data.test, tc.batch_size, 0, pair, &r.eval_tokens);
     if (!best_weights.empty()) {
         restore(model.params(), best_weights);
         r.test_accuracy = evaluate(model, data.test, tc.batch_size, 0, pair, &r.eval_tokens);

@@ -23,8 +23,8 @@ TEST_CASE("option reader: reads values, keeps defaults, rejects unknown keys") {
 TEST_CASE("option reader: type errors name the key") {
     nlohmann::json j = {{"block", "big"}};
     OptionReader r(j, "task.options");
-    CHECK_THROWS_WITH_AS(r.get_int("block", 1), "task.options.block: expected an integer, got \"big\"",
-                         ConfigError);
+    CHECK_THROWS_WITH_AS(r.get_int("block", 1),
+                         "task.options.block: expected an integer, got \"big\"", ConfigError);
     nlohmann::json c = {{"mode", "zig"}};
     OptionReader rc(c, "x");
     CHECK_THROWS_AS(rc.get_choice("mode", "a", {"a", "b"}), ConfigError);

@@ -30,16 +30,22 @@ static Batch small_batch(bool pair) {
 }
 
 TEST_CASE("classifier: gradients of every parameter match finite differences") {
-    for (const char* pooling : {"mean", "cls"}) {
+    for (std::string pooling : {"mean", "cls"}) {
         for (bool pair : {false, true}) {
             CAPTURE(pooling);
             CAPTURE(pair);
             Classifier model(small_model(pooling), 9, 3, 8, pair, 4);
             Batch batch = small_batch(pair);
             std::vector<Var> inputs;
-            for (const auto& p : model.params().all()) inputs.push_back(p.var);
+            for (const auto& p : model.params().all()) {
+                // The CLS vector starts near zero (std 0.02), where LayerNorm of that row is
+                // nearly singular and ±eps differences are meaningless: check at a typical value.
+                if (p.var->name == "cls") p.var->value.copy_from(random_tensor({8}, 9));
+                inputs.push_back(p.var);
+            }
             GradcheckOptions opt;
             opt.max_coords = 6;
+            opt.eps = 2e-3;  // small steps: the ReLU head has kinks within ±1e-2 of some inputs
             gradcheck([&](const std::vector<Var>&) { return model.forward(batch, false, 1); },
                       inputs, opt);
         }

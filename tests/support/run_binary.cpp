@@ -35,9 +35,8 @@ CommandResult run_xformer_bench(const std::string& args) {
 std::string temp_dir(const std::string& name) {
     namespace fs = std::filesystem;
     static int counter = 0;
-    fs::path p = fs::temp_directory_path() /
-                 ("xbench_test_" + std::to_string(::getpid()) + "_" + name + "_" +
-                  std::to_string(counter++));
+    fs::path p = fs::temp_directory_path() / ("xbench_test_" + std::to_string(::getpid()) + "_" +
+                                              name + "_" + std::to_string(counter++));
     fs::remove_all(p);
     fs::create_directories(p);
     return p.string();

@@ -12,13 +12,13 @@
 using namespace xb;
 
 static RunConfig tiny_config() {
-    return load_config("", {"task.max_len=40", "task.n_train=512", "task.n_val=64",
-                            "task.n_test=64",
-                            "task.options={\"min_length\": 8, \"max_length\": 40, \"max_depth\": 4, "
-                            "\"max_args\": 4}",
-                            "model.layers=1", "model.dim=32", "model.heads=2", "model.ffn_dim=64",
-                            "optim.lr=0.003", "optim.warmup_steps=10", "optim.schedule=constant",
-                            "train.batch_size=16", "train.steps=60", "train.eval_every=20"});
+    return load_config("",
+                       {"task.max_len=40", "task.n_train=512", "task.n_val=64", "task.n_test=64",
+                        "task.options={\"min_length\": 8, \"max_length\": 40, \"max_depth\": 4, "
+                        "\"max_args\": 4}",
+                        "model.layers=1", "model.dim=32", "model.heads=2", "model.ffn_dim=64",
+                        "optim.lr=0.003", "optim.warmup_steps=10", "optim.schedule=constant",
+                        "train.batch_size=16", "train.steps=60", "train.eval_every=20"});
 }
 
 TEST_CASE("end to end: a tiny ListOps run lowers its loss and reports both test accuracies") {
@@ -72,8 +72,8 @@ TEST_CASE("end to end: `run` writes a complete report atomically and prints one 
     nlohmann::json j = read_json_file(path);
     CHECK(j["schema"] == kRunSchema);
     CHECK(j["status"] == "completed");
-    for (const char* k : {"task", "model", "config", "seed", "metrics", "history", "time", "memory",
-                          "environment"})
+    for (const char* k :
+         {"task", "model", "config", "seed", "metrics", "history", "time", "memory", "environment"})
         CHECK_MESSAGE(j.contains(k), k);
     for (const char* k : {"best_val_accuracy", "best_val_step", "test_accuracy",
                           "final_test_accuracy", "final_train_loss"})
