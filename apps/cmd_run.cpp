@@ -34,6 +34,9 @@ std::string percent(const std::optional<double>& v) {
 }
 
 int run_command(const RunOptions& o) {
+    // Installed first, so that an interrupt during data generation also ends in a report.
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
     std::vector<std::string> overrides = o.overrides;
     if (!o.variant.empty()) overrides.push_back("model.attention.variant=\"" + o.variant + "\"");
     if (o.seed) overrides.push_back(fmt::format("seed={}", *o.seed));
@@ -57,8 +60,6 @@ int run_command(const RunOptions& o) {
             if (step == total) fmt::print(stderr, "\n");
         };
     }
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
     RunResult r = train_and_evaluate(cfg, *task, data, progress);
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);

@@ -16,6 +16,7 @@
 #include "core/errors.h"
 #include "report/environment.h"
 #include "report/json_file.h"
+#include "train/kernel_speed.h"
 #include "train/speed.h"
 
 namespace xb::app {
@@ -32,7 +33,8 @@ struct SpeedOptions {
     std::vector<std::string> overrides;
     int threads = 0;
     std::string out = "results/speed";
-    std::string child;  // "variant:length" in a child process
+    std::string child;    // "variant:length" in a child process
+    bool kernel = false;  // time the full-attention kernel alone instead of training steps
 };
 
 // Runs argv, returns its stdout; throws on a non-zero exit.
@@ -78,12 +80,40 @@ int speed_child(const SpeedOptions& o, const RunConfig& base) {
     return 0;
 }
 
+// `--kernel`: forward and backward of the fused full-attention kernel at each length, with
+// B = --batch and H, D from the config's model, against the sgemm peak of this machine.
+int kernel_speed_command(const SpeedOptions& o, const RunConfig& cfg) {
+    std::vector<int> lengths = split_int_list(o.lengths, "--lengths");
+    const int H = cfg.model.heads, D = cfg.model.dim / cfg.model.heads;
+    const double peak = measure_sgemm_gflops(2048, 5);
+    fmt::print("sgemm 2048x2048x2048: {:.1f} GFLOP/s\n", peak);
+    fmt::print("{:>6} {:>10} {:>10} {:>9} {:>9} {:>9} {:>8}\n", "length", "forward_s", "backward_s",
+               "fwd_GF/s", "bwd_GF/s", "all_GF/s", "of_peak");
+    nlohmann::json records = nlohmann::json::array();
+    for (int T : lengths) {
+        KernelSpeed k = measure_full_attention_kernel(o.batch, H, D, T, std::max(3, o.steps));
+        fmt::print("{:>6} {:>10.4f} {:>10.4f} {:>9.1f} {:>9.1f} {:>9.1f} {:>7.0f}%\n", T,
+                   k.forward_s, k.backward_s, k.forward_gflops, k.backward_gflops, k.total_gflops,
+                   100 * k.total_gflops / peak);
+        records.push_back(to_json(k));
+    }
+    std::string path = fmt::format("{}/kernel_full_attention.json", o.out);
+    write_json_atomic(path, {{"schema", "xformer-bench/kernel-speed/1"},
+                             {"sgemm_gflops", peak},
+                             {"flops", "forward 4*B*H*T^2*D, backward 10*B*H*T^2*D"},
+                             {"records", records},
+                             {"environment", environment_json()}});
+    fmt::print("wrote {}\n", path);
+    return 0;
+}
+
 int speed_command(const SpeedOptions& o) {
     std::vector<std::string> overrides = o.overrides;
     overrides.push_back(fmt::format("train.threads={}", o.threads));
     RunConfig base = load_config(o.config, overrides);
     set_threads(base.train.threads);
     if (!o.child.empty()) return speed_child(o, base);
+    if (o.kernel) return kernel_speed_command(o, base);
 
     std::vector<std::string> variants = split_list(o.variants, "--variants");
     std::vector<int> lengths = split_int_list(o.lengths, "--lengths");
@@ -165,6 +195,8 @@ Runner setup_speed(CLI::App& app) {
     sub->add_option("--set", o->overrides, "Override a config key: key.path=value (repeatable)");
     sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->check(CLI::Range(0, 1024));
     sub->add_option("--out", o->out, "Directory for the JSON file")->capture_default_str();
+    sub->add_flag("--kernel", o->kernel,
+                  "Time the fused full-attention kernel alone (GFLOP/s against sgemm peak)");
     sub->add_option("--child", o->child, "(internal) measure one variant:length and print JSON")
         ->group("");
     return [o] { return speed_command(*o); };
