@@ -2,6 +2,7 @@
 // one-line summary. Progress goes to stderr when it is a terminal.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <csignal>
 #include <memory>
 #include <optional>
@@ -53,10 +54,14 @@ int run_command(const RunOptions& o) {
 
     ProgressFn progress;
     if (!o.quiet && stderr_is_terminal()) {
-        progress = [](int64_t step, int64_t total, double loss, double val, double tps) {
+        auto start = std::chrono::steady_clock::now();
+        progress = [start](int64_t step, int64_t total, double loss, double val, double tps) {
+            double elapsed =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            int64_t eta = int64_t(elapsed / double(step) * double(total - step));
             std::string v = val >= 0 ? fmt::format("{:.1f}%", 100 * val) : "-";
-            fmt::print(stderr, "\rstep {}/{}  loss {:.4f}  val {}  {:.0f} tok/s   ", step, total,
-                       loss, v, tps);
+            fmt::print(stderr, "\rstep {}/{}  loss {:.4f}  val {}  {:.0f} tok/s  ETA {}m{:02d}s   ",
+                       step, total, loss, v, tps, eta / 60, eta % 60);
             if (step == total) fmt::print(stderr, "\n");
         };
     }
