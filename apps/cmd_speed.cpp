@@ -72,7 +72,8 @@ int speed_command(const SpeedOptions& o) {
             std::vector<std::string> args = common;
             args.insert(args.end(), {"--child", fmt::format("{}:{}", v, len)});
             std::string what = fmt::format("speed: the measurement '{}'", args.back());
-            SpeedResult r = speed_result_from_json(nlohmann::json::parse(run_self_capture(args, what)));
+            SpeedResult r =
+                speed_result_from_json(nlohmann::json::parse(run_self_capture(args, what)));
             results.push_back(r);
             const SpeedResult* ref = nullptr;  // the first variant at this length
             for (const auto& x : results)

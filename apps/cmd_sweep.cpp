@@ -46,8 +46,8 @@ std::vector<uint64_t> parse_seeds(const std::string& text) {
         } catch (const std::exception&) {
         }
         if (used != item.size() || used == 0)
-            throw ConfigError(fmt::format("--seeds '{}': '{}' is not a non-negative integer", text,
-                                          item));
+            throw ConfigError(
+                fmt::format("--seeds '{}': '{}' is not a non-negative integer", text, item));
     }
     return out;
 }
@@ -141,10 +141,10 @@ int sweep_command(const SweepOptions& o) {
             }
             std::vector<std::string> args = {"xformer-bench", "run", "--config", runs[i].config};
             for (const auto& s : runs[i].overrides) args.insert(args.end(), {"--set", s});
-            args.insert(args.end(), {"--variant", runs[i].variant, "--seed",
-                                     std::to_string(runs[i].seed), "--threads",
-                                     std::to_string(threads), "--report", report_of(i), "--label",
-                                     runs[i].label, "--quiet"});
+            args.insert(args.end(),
+                        {"--variant", runs[i].variant, "--seed", std::to_string(runs[i].seed),
+                         "--threads", std::to_string(threads), "--report", report_of(i), "--label",
+                         runs[i].label, "--quiet"});
             active[spawn_self(args, log_of(i))] = i;
             ++started;
         }

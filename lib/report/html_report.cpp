@@ -33,7 +33,9 @@ std::string environment_html(const ReportSet& set) {
     };
     for (const auto& r : set.runs) add(r.environment);
     for (const auto& s : set.speed_files) add(s.value("environment", nlohmann::json()));
-    std::string out = "<table class=\"environment\">\n<thead><tr><th>field</th><th>value (files)</th></tr></thead>\n<tbody>\n";
+    std::string out =
+        "<table class=\"environment\">\n<thead><tr><th>field</th><th>value "
+        "(files)</th></tr></thead>\n<tbody>\n";
     for (const auto& [key, values] : fields) {
         std::string cell;
         for (const auto& [v, n] : values)
@@ -46,13 +48,15 @@ std::string environment_html(const ReportSet& set) {
 std::string configs_html(const ReportSet& set) {
     std::string out;
     for (const auto& r : set.runs)
-        out += fmt::format("<details><summary>{} — {} {} seed {} [{}]</summary><pre>{}</pre></details>\n",
-                           html_escape(r.path), html_escape(r.task), html_escape(r.label), r.seed,
-                           html_escape(r.status), html_escape(r.config.dump(2)));
+        out += fmt::format(
+            "<details><summary>{} — {} {} seed {} [{}]</summary><pre>{}</pre></details>\n",
+            html_escape(r.path), html_escape(r.task), html_escape(r.label), r.seed,
+            html_escape(r.status), html_escape(r.config.dump(2)));
     for (const auto& s : set.speed_files)
-        out += fmt::format("<details><summary>speed: baseline {}</summary><pre>{}</pre></details>\n",
-                           html_escape(s.value("baseline", "?")),
-                           html_escape(s.value("config", nlohmann::json()).dump(2)));
+        out +=
+            fmt::format("<details><summary>speed: baseline {}</summary><pre>{}</pre></details>\n",
+                        html_escape(s.value("baseline", "?")),
+                        html_escape(s.value("config", nlohmann::json()).dump(2)));
     return out.empty() ? "<p>No runs.</p>\n" : out;
 }
 
@@ -67,11 +71,13 @@ std::string html_report(const ReportSet& set, const std::string& baseline) {
         "<title>xformer-bench results</title>\n<style>{}</style>\n</head>\n<body>\n"
         "<h1>xformer-bench results</h1>\n<p>{} run reports, {} speed files.</p>\n",
         kStyle, set.runs.size(), set.speed_files.size());
-    for (const auto& w : set.warnings) out += "<p class=\"warn\">skipped: " + html_escape(w) + "</p>\n";
+    for (const auto& w : set.warnings)
+        out += "<p class=\"warn\">skipped: " + html_escape(w) + "</p>\n";
     out += "<h2>Accuracy</h2>\n" + table_html(accuracy_table(set));
     out += "<h2>Efficiency</h2>\n" + table_html(efficiency_table(set, baseline));
     out += "<h2>Trade-off</h2>\n<figure>\n" + tradeoff_svg(tradeoff) + "</figure>\n";
-    for (const auto& s : tradeoff.skipped) out += "<p class=\"note\">not plotted: " + html_escape(s) + "</p>\n";
+    for (const auto& s : tradeoff.skipped)
+        out += "<p class=\"note\">not plotted: " + html_escape(s) + "</p>\n";
     out += "<h2>Scaling</h2>\n<figure>\n" + scaling_svg(scaling, scaling_source) + "</figure>\n";
     out += "<h2>Environment</h2>\n" + environment_html(set);
     out += "<h2>Configs</h2>\n" + configs_html(set);

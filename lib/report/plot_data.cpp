@@ -85,7 +85,8 @@ std::vector<ScalingSeries> scaling_data(const ReportSet& set, std::string* sourc
     for (const auto& [label, points] : acc) {
         ScalingSeries s{label, {}};
         for (const auto& [len, v] : points)
-            s.points.push_back({len, std::get<0>(v) / std::get<2>(v), std::get<1>(v) / std::get<2>(v)});
+            s.points.push_back(
+                {len, std::get<0>(v) / std::get<2>(v), std::get<1>(v) / std::get<2>(v)});
         out.push_back(s);
     }
     std::stable_sort(out.begin(), out.end(), [&](const auto& a, const auto& b) {

@@ -79,12 +79,12 @@ void read_one(ReportSet& set, const std::string& path) {
         } else if (schema == "xformer-bench/speed/1") {
             add_speed_file(set, j, path);
         } else {
-            set.warnings.push_back(
-                fmt::format("{}: not an xformer-bench report (schema '{}'; skipped)", path, schema));
+            set.warnings.push_back(fmt::format(
+                "{}: not an xformer-bench report (schema '{}'; skipped)", path, schema));
         }
     } catch (const nlohmann::json::exception&) {
-        set.warnings.push_back(fmt::format("{}: a {} file with missing fields (skipped)", path,
-                                           schema));
+        set.warnings.push_back(
+            fmt::format("{}: a {} file with missing fields (skipped)", path, schema));
     }
 }
 

@@ -31,8 +31,8 @@ struct SpeedRecord {
 };
 
 struct ReportSet {
-    std::vector<RunRecord> runs;      // in path order
-    std::vector<SpeedRecord> speeds;  // in path order, so later files win on duplicates
+    std::vector<RunRecord> runs;              // in path order
+    std::vector<SpeedRecord> speeds;          // in path order, so later files win on duplicates
     std::vector<nlohmann::json> speed_files;  // whole speed documents (environment, config)
     std::vector<std::string> warnings;        // one per skipped file
 };

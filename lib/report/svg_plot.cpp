@@ -62,7 +62,7 @@ Axis make_axis(std::vector<double> values, bool log, double p0, double p1) {
         hi = std::max(hi, lo);
         return {lo / 1.5, hi * 1.5, true, p0, p1};
     }
-    double pad = hi > lo ? 0.1 * (hi - lo) : std::max(1.0, 0.1 * std::abs(hi));
+    double pad = hi > lo ? 0.2 * (hi - lo) : std::max(1.0, 0.1 * std::abs(hi));
     return {lo - pad, hi + pad, false, p0, p1};
 }
 
@@ -79,7 +79,8 @@ std::string axes_svg(const Axis& x, const Axis& y, const std::string& xlabel,
         double px = x.map(t);
         s += fmt::format(
             "<line class=\"tick\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
-            "stroke=\"#ddd\"/><text x=\"{0:.1f}\" y=\"{3:.1f}\" text-anchor=\"middle\">{4}</text>\n",
+            "stroke=\"#ddd\"/><text x=\"{0:.1f}\" y=\"{3:.1f}\" "
+            "text-anchor=\"middle\">{4}</text>\n",
             px, y.p0, y.p1, y.p0 + 16, num(t));
     }
     for (double t : y.ticks()) {
@@ -145,11 +146,12 @@ std::string tradeoff_svg(const TradeoffData& d) {
             p.peak_bytes / (1 << 20), cy - r - 4);
         s += legend_entry(lx, ly + 20 * double(i), colour(i), p.label);
     }
-    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#555\">circle area = peak memory</text>\n",
-                     lx, ly + 20 * double(d.points.size()) + 10);
+    s += fmt::format(
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#555\">circle area = peak memory</text>\n", lx,
+        ly + 20 * double(d.points.size()) + 10);
     if (d.points.empty())
-        s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">no results</text>\n", w / 2,
-                         h / 2);
+        s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">no results</text>\n",
+                         w / 2, h / 2);
     return s + "</svg>\n";
 }
 
@@ -187,8 +189,8 @@ std::string scaling_svg(const std::vector<ScalingSeries>& series, const std::str
     for (size_t i = 0; i < series.size(); ++i)
         s += legend_entry(w - 180, 80 + 20 * double(i), colour(i), series[i].label);
     if (series.empty())
-        s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">no results</text>\n", w / 2,
-                         h / 2);
+        s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">no results</text>\n",
+                         w / 2, h / 2);
     return s + "</svg>\n";
 }
 

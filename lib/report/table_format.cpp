@@ -43,18 +43,27 @@ std::string html_escape(const std::string& text) {
     std::string out;
     for (char c : text) {
         switch (c) {
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '&': out += "&amp;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '&':
+                out += "&amp;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
 }
 
 std::string table_markdown(const Table& t) {
-    std::string out = fmt::format("### {}\n\n| {} |", t.title, t.kind == "accuracy" ? "variant" : "variant");
+    std::string out = fmt::format("### {}\n\n| variant |", t.title);
     std::string rule = "|---|";
     for (const auto& c : t.columns) {
         out += fmt::format(" {} |", c.name);
@@ -65,14 +74,14 @@ std::string table_markdown(const Table& t) {
         out += fmt::format("| {} |", r.label);
         for (size_t i = 0; i < r.cells.size(); ++i) {
             const TableCell& c = r.cells[i];
-            std::string text = c.value || c.status != "missing" ? cell_text(c, t.columns[i].decimals)
-                                                                 : kMissingMd;
+            std::string text =
+                c.value || c.status != "missing" ? cell_text(c, t.columns[i].decimals) : kMissingMd;
             out += c.best ? fmt::format(" **{}** |", text) : fmt::format(" {} |", text);
         }
         out += "\n";
     }
-    if (t.rows.empty()) out += "(no results)\n";
-    if (t.kind == "accuracy") out += "\nBest per column in bold; – = no run.\n";
+    out += t.rows.empty() ? "\n(no results)\n" : "\n";
+    if (t.kind == "accuracy") out += "Best per column in bold; – = no run.\n";
     for (const auto& n : t.notes) out += n + "\n";
     return out;
 }
@@ -140,13 +149,17 @@ nlohmann::json table_json(const Table& t) {
     }
     nlohmann::json columns = nlohmann::json::array();
     for (const auto& c : t.columns) columns.push_back(c.name);
-    return {{"table", t.kind}, {"title", t.title}, {"columns", columns},
-            {"rows", rows},    {"notes", t.notes}};
+    return {{"table", t.kind},
+            {"title", t.title},
+            {"columns", columns},
+            {"rows", rows},
+            {"notes", t.notes}};
 }
 
 std::string table_html(const Table& t) {
-    std::string out = fmt::format("<table class=\"{}\">\n<caption>{}</caption>\n<thead><tr><th>variant</th>",
-                                  t.kind, html_escape(t.title));
+    std::string out =
+        fmt::format("<table class=\"{}\">\n<caption>{}</caption>\n<thead><tr><th>variant</th>",
+                    t.kind, html_escape(t.title));
     for (const auto& c : t.columns) out += "<th>" + html_escape(c.name) + "</th>";
     out += "</tr></thead>\n<tbody>\n";
     for (const auto& r : t.rows) {
@@ -154,9 +167,10 @@ std::string table_html(const Table& t) {
         for (size_t i = 0; i < r.cells.size(); ++i) {
             const TableCell& c = r.cells[i];
             std::string cls = c.best ? "best" : (c.value ? "" : "none");
-            std::string text = c.value || c.status != "missing" ? cell_text(c, t.columns[i].decimals)
-                                                                 : "–";
-            out += (cls.empty() ? "<td>" : "<td class=\"" + cls + "\">") + html_escape(text) + "</td>";
+            std::string text =
+                c.value || c.status != "missing" ? cell_text(c, t.columns[i].decimals) : "–";
+            out +=
+                (cls.empty() ? "<td>" : "<td class=\"" + cls + "\">") + html_escape(text) + "</td>";
         }
         out += "</tr>\n";
     }

@@ -132,8 +132,8 @@ Table accuracy_table(const ReportSet& set) {
     mark_best(t, true);
     if (multi_seed) t.notes.push_back("Cells are mean ± sample std over seeds.");
     if (counted.size() < tasks.size())
-        t.notes.push_back(fmt::format("The average covers the {} tasks with any result.",
-                                      counted.size()));
+        t.notes.push_back(
+            fmt::format("The average covers the {} tasks with any result.", counted.size()));
     return t;
 }
 
@@ -194,8 +194,8 @@ Table efficiency_table(const ReportSet& set, const std::string& baseline) {
                     r.cells[c].ratio = *r.cells[c].value / *base->cells[c].value;
         t.notes.push_back(fmt::format("(×) is the ratio to {} at the same length.", baseline));
     } else {
-        t.notes.push_back(fmt::format("No ratios: the baseline '{}' is not in the results.",
-                                      baseline));
+        t.notes.push_back(
+            fmt::format("No ratios: the baseline '{}' is not in the results.", baseline));
     }
     return t;
 }

@@ -35,7 +35,8 @@ std::vector<std::string> string_list(const ordered& j, const std::string& where)
     std::vector<std::string> out;
     for (size_t i = 0; i < j.size(); ++i) {
         if (!j[i].is_string())
-            throw ConfigError(fmt::format("{}[{}]: expected a string, got {}", where, i, j[i].dump()));
+            throw ConfigError(
+                fmt::format("{}[{}]: expected a string, got {}", where, i, j[i].dump()));
         out.push_back(j[i].get<std::string>());
     }
     return out;
@@ -48,8 +49,8 @@ SweepVariant parse_variant(const ordered& j, const std::string& where) {
         return v;
     }
     if (!j.is_object())
-        throw ConfigError(fmt::format("{}: expected a variant name or an object with \"variant\"",
-                                      where));
+        throw ConfigError(
+            fmt::format("{}: expected a variant name or an object with \"variant\"", where));
     for (auto it = j.begin(); it != j.end(); ++it) {
         const std::string key = where + "." + it.key();
         if (it.key() == "variant" && it->is_string()) {
@@ -67,7 +68,8 @@ SweepVariant parse_variant(const ordered& j, const std::string& where) {
     if (v.variant.empty()) throw ConfigError(fmt::format("{}.variant: missing", where));
     if (v.id.empty()) v.id = v.variant;
     if (id_text(v.id) != v.id)
-        throw ConfigError(fmt::format("{}.id '{}': use letters, digits, '.', '-' or '+'", where, v.id));
+        throw ConfigError(
+            fmt::format("{}.id '{}': use letters, digits, '.', '-' or '+'", where, v.id));
     return v;
 }
 
@@ -78,8 +80,8 @@ void require_selected(const std::vector<T>& wanted, const std::vector<T>& have,
         if (std::find(have.begin(), have.end(), w) != have.end()) continue;
         std::vector<std::string> names;
         for (const auto& h : have) names.push_back(fmt::format("{}", h));
-        throw ConfigError(fmt::format("{} {}: not in {} (valid: {})", option, w, sweep,
-                                      join_names(names)));
+        throw ConfigError(
+            fmt::format("{} {}: not in {} (valid: {})", option, w, sweep, join_names(names)));
     }
 }
 
@@ -107,11 +109,12 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path) {
         const std::string key = path + ": " + it.key();
         if (it.key() == "tasks") {
             if (!it->is_object() || it->empty())
-                throw ConfigError(fmt::format("{}: expected an object task name -> config file",
-                                              key));
+                throw ConfigError(
+                    fmt::format("{}: expected an object task name -> config file", key));
             for (auto t = it->begin(); t != it->end(); ++t) {
                 if (!t->is_string())
-                    throw ConfigError(fmt::format("{}.{}: expected a config file path", key, t.key()));
+                    throw ConfigError(
+                        fmt::format("{}.{}: expected a config file path", key, t.key()));
                 fs::path p = t->get<std::string>();
                 s.tasks.emplace_back(t.key(), p.is_absolute() ? p.string() : (dir / p).string());
             }
@@ -126,8 +129,8 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path) {
             if (!it->is_object()) throw ConfigError(fmt::format("{}: expected an object", key));
             for (auto g = it->begin(); g != it->end(); ++g) {
                 if (!g->is_array() || g->empty())
-                    throw ConfigError(fmt::format("{}.{}: expected a non-empty list of values",
-                                                  key, g.key()));
+                    throw ConfigError(
+                        fmt::format("{}.{}: expected a non-empty list of values", key, g.key()));
                 std::vector<nlohmann::json> values;
                 for (const auto& v : *g) values.push_back(nlohmann::json::parse(v.dump()));
                 s.grid.emplace_back(g.key(), values);
@@ -138,8 +141,8 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path) {
             s.seeds.clear();
             for (const auto& v : *it) {
                 if (!v.is_number_unsigned())
-                    throw ConfigError(fmt::format("{}: {} is not a non-negative integer", key,
-                                                  v.dump()));
+                    throw ConfigError(
+                        fmt::format("{}: {} is not a non-negative integer", key, v.dump()));
                 s.seeds.push_back(v.get<uint64_t>());
             }
         } else if (it.key() == "set") {
@@ -154,8 +157,8 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path) {
     std::vector<std::string> ids;
     for (const auto& v : s.variants) {
         if (std::find(ids.begin(), ids.end(), v.id) != ids.end())
-            throw ConfigError(fmt::format("{}: variants: '{}' appears twice (give one an \"id\")",
-                                          path, v.id));
+            throw ConfigError(
+                fmt::format("{}: variants: '{}' appears twice (give one an \"id\")", path, v.id));
         ids.push_back(v.id);
     }
     return s;
@@ -190,7 +193,8 @@ std::vector<SweepRun> expand_sweep(const SweepSpec& s, const SweepFilter& f) {
             throw ConfigError(fmt::format("{}: tasks.{}: unknown task (valid: {})", s.path, name,
                                           join_names(known_tasks)));
         if (!std::filesystem::is_regular_file(config))
-            throw IoError(fmt::format("{}: tasks.{}: config file {} not found", s.path, name, config));
+            throw IoError(
+                fmt::format("{}: tasks.{}: config file {} not found", s.path, name, config));
     }
     for (size_t i = 0; i < s.variants.size(); ++i) {
         const SweepVariant& v = s.variants[i];

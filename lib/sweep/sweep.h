@@ -12,14 +12,14 @@
 namespace xb {
 
 struct SweepVariant {
-    std::string id;                  // row name and ID part; defaults to the variant name
-    std::string variant;             // a name from `xformer-bench list variants`
-    std::vector<std::string> set;    // --set assignments for this variant only
+    std::string id;                // row name and ID part; defaults to the variant name
+    std::string variant;           // a name from `xformer-bench list variants`
+    std::vector<std::string> set;  // --set assignments for this variant only
 };
 
 struct SweepSpec {
-    std::string path;                                          // the sweep file
-    std::vector<std::pair<std::string, std::string>> tasks;    // task name -> base config path
+    std::string path;                                        // the sweep file
+    std::vector<std::pair<std::string, std::string>> tasks;  // task name -> base config path
     std::vector<SweepVariant> variants;
     std::vector<std::pair<std::string, std::vector<nlohmann::json>>> grid;  // key path -> values
     std::vector<uint64_t> seeds = {1};

@@ -35,15 +35,9 @@ std::string tiny_sweep(const std::string& dir, const std::string& seeds,
   "train": {"steps": 4, "eval_every": 2, "batch_size": 8}
 })");
     write_text(dir + "/sweep.json", R"({"tasks": {"listops": "tiny.json"},
-  "variants": ["full", "linear"], "seeds": )" + seeds + extra + "}");
+  "variants": ["full", "linear"], "seeds": )" +
+                                        seeds + extra + "}");
     return dir + "/sweep.json";
-}
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 // Report file name -> content, for the reports that say completed.
@@ -53,17 +47,11 @@ std::map<std::string, std::string> completed_reports(const std::string& dir) {
         if (e.path().extension() != ".json" || e.path().filename() == "sweep.json" ||
             e.path().filename() == "tiny.json")
             continue;
-        std::string text = slurp(e.path().string());
+        std::string text = read_text(e.path().string());
         nlohmann::json j = nlohmann::json::parse(text);  // never half a file
         if (j["status"] == "completed") out[e.path().filename().string()] = text;
     }
     return out;
-}
-
-int count(const std::string& text, const std::string& part) {
-    int n = 0;
-    for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
-    return n;
 }
 
 }  // namespace
@@ -108,7 +96,7 @@ TEST_CASE("sweep cli: parallel runs, a failing cell is recorded, rerun skips fin
     r = run_xformer_bench("compare " + out);
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("| full__model.heads-3 | failed | – |") != std::string::npos);
-    CHECK(count(r.out, "| full__model.heads-2 | ") == 1);
+    CHECK(count_occurrences(r.out, "| full__model.heads-2 | ") == 1);
     CHECK(r.err.empty());
 
     // Rerun: finished runs are skipped, the failed ones are tried again.
@@ -147,7 +135,7 @@ TEST_CASE("sweep cli: killed after k runs, a rerun executes exactly the missing 
     CommandResult r = run_xformer_bench("sweep " + sweep + " --out " + out + " --threads 1");
     CAPTURE(r.out);
     CHECK(r.exit_code == 0);
-    CHECK(count(r.out, "done (skipped)") == int(before.size()));
+    CHECK(count_occurrences(r.out, "done (skipped)") == int(before.size()));
     CHECK(r.out.find(fmt::format("8 runs, {} executed, {} skipped", 8 - before.size(),
                                  before.size())) != std::string::npos);
     std::map<std::string, std::string> after = completed_reports(out);
@@ -178,12 +166,13 @@ TEST_CASE("compare and plot cli: formats, files, warnings") {
     CHECK(r.out.find("\\toprule") != std::string::npos);
     r = run_xformer_bench("compare " + dir + " --format html --out " + dir + "/page/report.html");
     CHECK(r.exit_code == 0);
-    CHECK(slurp(dir + "/page/report.html").find("<table class=\"accuracy\">") != std::string::npos);
+    CHECK(read_text(dir + "/page/report.html").find("<table class=\"accuracy\">") !=
+          std::string::npos);
     r = run_xformer_bench("plot " + dir + " --kind tradeoff --out " + dir + "/t.svg");
     CHECK(r.exit_code == 0);
-    std::string svg = slurp(dir + "/t.svg");
+    std::string svg = read_text(dir + "/t.svg");
     CHECK(xml_problem(svg) == "");
-    CHECK(count(svg, "class=\"mark\"") == 2);
+    CHECK(count_occurrences(svg, "class=\"mark\"") == 2);
     r = run_xformer_bench("compare " + dir + " --format docx");
     CHECK(r.exit_code == 2);
     r = run_xformer_bench("compare " + dir + "/missing");

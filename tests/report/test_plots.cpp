@@ -16,12 +16,6 @@ using namespace xb::test;
 
 namespace {
 
-int count(const std::string& text, const std::string& part) {
-    int n = 0;
-    for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
-    return n;
-}
-
 // Two variants on ListOps plus a speed file where full is quadratic and linear linear.
 std::string plot_fixtures() {
     std::string dir = temp_dir("plots");
@@ -51,11 +45,11 @@ TEST_CASE("plot: tradeoff SVG is well-formed with one labelled circle per varian
     CHECK(d.points[1].steps_per_s == doctest::Approx(1 / 0.08));  // at the longest length, 4096
     std::string svg = tradeoff_svg(d);
     CHECK_MESSAGE(xml_problem(svg).empty(), xml_problem(svg));
-    CHECK(count(svg, "class=\"mark\"") == 2);
-    CHECK(count(svg, "data-label=\"full\"") == 1);
-    CHECK(count(svg, "data-label=\"linear\"") == 1);
-    CHECK(count(svg, "class=\"tick\"") >= 6);
-    CHECK(count(svg, "<title>") >= 3);  // figure title and one per circle
+    CHECK(count_occurrences(svg, "class=\"mark\"") == 2);
+    CHECK(count_occurrences(svg, "data-label=\"full\"") == 1);
+    CHECK(count_occurrences(svg, "data-label=\"linear\"") == 1);
+    CHECK(count_occurrences(svg, "class=\"tick\"") >= 6);
+    CHECK(count_occurrences(svg, "<title>") >= 3);  // figure title and one per circle
     CHECK(svg.find("average test accuracy (%)") != std::string::npos);
     CHECK(svg.find("circle area = peak memory") != std::string::npos);
     // Circle area follows memory: full uses 8x more at 4096 -> radius sqrt(8) x.
@@ -74,8 +68,8 @@ TEST_CASE("plot: scaling SVG has a series per variant in both log-log panels") {
     CHECK(series[0].points.size() == 4);
     std::string svg = scaling_svg(series, source);
     CHECK_MESSAGE(xml_problem(svg).empty(), xml_problem(svg));
-    CHECK(count(svg, "class=\"series\"") == 4);
-    CHECK(count(svg, "data-label=\"full\"") == 2);
+    CHECK(count_occurrences(svg, "class=\"series\"") == 4);
+    CHECK(count_occurrences(svg, "data-label=\"full\"") == 2);
     CHECK(svg.find("sequence length (tokens)") != std::string::npos);
     CHECK(svg.find(">1000<") != std::string::npos);  // log ticks at 1-2-5 steps
     CHECK(svg.find(">2000<") != std::string::npos);
@@ -92,12 +86,12 @@ TEST_CASE("html: one self-contained page with both tables, both figures, environ
     ReportSet set = load_reports({plot_fixtures()});
     std::string html = html_report(set, "full");
     CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
-    CHECK(count(html, "<table class=\"accuracy\">") == 1);
-    CHECK(count(html, "<table class=\"efficiency\">") == 1);
-    CHECK(count(html, "<svg ") == 2);
-    CHECK(count(html, "class=\"mark\"") == 2);
+    CHECK(count_occurrences(html, "<table class=\"accuracy\">") == 1);
+    CHECK(count_occurrences(html, "<table class=\"efficiency\">") == 1);
+    CHECK(count_occurrences(html, "<svg ") == 2);
+    CHECK(count_occurrences(html, "class=\"mark\"") == 2);
     CHECK(html.find("Fixture CPU") != std::string::npos);
-    CHECK(count(html, "<details>") == 3);  // two runs and one speed file
+    CHECK(count_occurrences(html, "<details>") == 3);  // two runs and one speed file
     CHECK(html.find("<script") == std::string::npos);
     CHECK(html.find("src=") == std::string::npos);
     CHECK(html.find("href=") == std::string::npos);

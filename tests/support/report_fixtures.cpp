@@ -86,9 +86,12 @@ std::string xml_problem(const std::string& s) {
         size_t j = i + 1;
         char quote = 0;
         for (; j < s.size() && (quote || s[j] != '>'); ++j) {
-            if (quote && s[j] == quote) quote = 0;
-            else if (!quote && (s[j] == '"' || s[j] == '\'')) quote = s[j];
-            else if (!quote && s[j] == '<') return fmt::format("'<' inside a tag at {}", j);
+            if (quote && s[j] == quote)
+                quote = 0;
+            else if (!quote && (s[j] == '"' || s[j] == '\''))
+                quote = s[j];
+            else if (!quote && s[j] == '<')
+                return fmt::format("'<' inside a tag at {}", j);
         }
         if (j >= s.size()) return fmt::format("unterminated tag at {}", i);
         std::string tag = s.substr(i + 1, j - i - 1);
@@ -105,8 +108,8 @@ std::string xml_problem(const std::string& s) {
             // Attributes: name="value" pairs.
             size_t k = name.size();
             while (k < tag.size()) {
-                while (k < tag.size() && (std::isspace(static_cast<unsigned char>(tag[k])) ||
-                                          tag[k] == '/'))
+                while (k < tag.size() &&
+                       (std::isspace(static_cast<unsigned char>(tag[k])) || tag[k] == '/'))
                     ++k;
                 if (k >= tag.size()) break;
                 size_t eq = tag.find('=', k);

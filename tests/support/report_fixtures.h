@@ -26,8 +26,7 @@ struct FixtureSpeed {
     double median_step_s, peak_tensor_bytes;
 };
 // A speed file ("xformer-bench/speed/1") with these records.
-std::string write_fixture_speed(const std::string& path,
-                                const std::vector<FixtureSpeed>& records);
+std::string write_fixture_speed(const std::string& path, const std::vector<FixtureSpeed>& records);
 
 // Empty when text is well-formed XML (balanced, matching tags, quoted attributes, known
 // entities); otherwise what is wrong and where.

@@ -83,8 +83,8 @@ TEST_CASE("sweep: filters narrow the runs and name bad selections") {
                                    "listops__linear-1l__model.dim-32__seed2"});
     f = {};
     f.variants = {"bigbird"};
-    CHECK_THROWS_WITH_AS(expand_sweep(spec, f),
-                         doctest::Contains("--variants bigbird: not in"), ConfigError);
+    CHECK_THROWS_WITH_AS(expand_sweep(spec, f), doctest::Contains("--variants bigbird: not in"),
+                         ConfigError);
     f = {};
     f.seeds = {7};
     CHECK_THROWS_WITH_AS(expand_sweep(spec, f), doctest::Contains("--seeds 7"), ConfigError);
@@ -110,8 +110,9 @@ TEST_CASE("sweep: bad sweep files are errors naming the key") {
     CHECK_THROWS_WITH_AS(
         expand(R"({"tasks": {"listops": "base.json"}, "variants": ["full"], "grid": {"a": []}})"),
         doctest::Contains("grid.a: expected a non-empty list"), ConfigError);
-    CHECK_THROWS_WITH_AS(expand(R"({"tasks": {"listops": "base.json"}, "variants": ["full", "full"]})"),
-                         doctest::Contains("'full' appears twice"), ConfigError);
+    CHECK_THROWS_WITH_AS(
+        expand(R"({"tasks": {"listops": "base.json"}, "variants": ["full", "full"]})"),
+        doctest::Contains("'full' appears twice"), ConfigError);
     CHECK_THROWS_WITH_AS(expand(R"({"variants": ["full"]})"), doctest::Contains("tasks: missing"),
                          ConfigError);
     // An unknown variant that the filter leaves out is not an error.
