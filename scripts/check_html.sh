@@ -9,11 +9,12 @@ cd "$(dirname "$0")/.."
 bin=${1:-./build/xformer-bench}
 out=${2:-$(mktemp -d)}
 mkdir -p "$out/reports"
-browser=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$browser" ]; then
-    echo "check_html: chromium not found (scripts/setup.sh installs it)" >&2
+fail() {
+    echo "check_html: FAILED: $*" >&2
     exit 1
-fi
+}
+browser=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$browser" ] || fail "chromium not found (scripts/setup.sh installs it)"
 
 # Fixture reports: two variants on two tasks, two seeds, and a speed file.
 write_run() {  # task variant seed accuracy step_s peak_bytes
@@ -43,25 +44,23 @@ done
 echo "{\"schema\": \"xformer-bench/speed/1\", \"baseline\": \"full\", \"records\": [${records%,}]}" \
     >"$out/reports/speed.json"
 
-"$bin" compare "$out/reports" --format html --out "$out/report.html"
+"$bin" compare "$out/reports" --format html --out "$out/report.html" 2>/dev/null ||
+    fail "compare --format html failed"
 echo '<!DOCTYPE html><html><body></body></html>' >"$out/empty.html"
 
 render() {  # page.html screenshot.png
     "$browser" --headless --no-sandbox --disable-gpu --disable-background-networking \
         --disable-component-update --disable-sync --no-first-run --hide-scrollbars \
+        --disable-dev-shm-usage \
         --user-data-dir="$(mktemp -d)" --window-size=1200,2000 --screenshot="$2" \
-        "file://$(realpath "$1")" >/dev/null 2>&1
+        "file://$(realpath "$1")" >/dev/null 2>&1 || fail "chromium could not render $1"
 }
 render "$out/report.html" "$out/report.png"
 render "$out/empty.html" "$out/empty.png"
 dom=$("$browser" --headless --no-sandbox --disable-gpu --disable-background-networking \
-    --disable-component-update --disable-sync --no-first-run --user-data-dir="$(mktemp -d)" \
-    --dump-dom "file://$(realpath "$out/report.html")" 2>/dev/null)
+    --disable-component-update --disable-sync --no-first-run --disable-dev-shm-usage \
+    --user-data-dir="$(mktemp -d)" --dump-dom "file://$(realpath "$out/report.html")" 2>/dev/null)
 
-fail() {
-    echo "check_html: FAILED: $*" >&2
-    exit 1
-}
 for part in '<table class="accuracy">' '<table class="efficiency">' 'class="mark"' \
     'class="series"' 'check_html fixture'; do
     grep -qF "$part" <<<"$dom" || fail "the rendered page lacks $part"
