@@ -26,8 +26,9 @@ TradeoffData tradeoff_data(const ReportSet& set) {
             most = recs.size();
             length = len;
         }
-    d.source = length ? fmt::format("speed and memory: `speed` at length {}", length)
-                      : "speed and memory: run reports (mean over each variant's runs)";
+    d.source = length
+                   ? fmt::format("speed and memory from the speed benchmark at length {}", length)
+                   : "speed and memory from the run reports (mean over each variant's runs)";
     for (const auto& row : acc.rows) {
         const TableCell& avg = row.cells.back();
         if (!avg.value) {
@@ -69,7 +70,7 @@ std::vector<ScalingSeries> scaling_data(const ReportSet& set, std::string* sourc
             acc[s.variant][s.length] = {s.median_step_s, s.peak_tensor_bytes, 1};
             variant_of.emplace(s.variant, s.variant);
         }
-        if (source) *source = "`speed` measurements";
+        if (source) *source = "from the speed benchmark";
     } else {
         for (const auto& r : set.runs) {
             if (r.steps_per_s <= 0) continue;
@@ -79,7 +80,7 @@ std::vector<ScalingSeries> scaling_data(const ReportSet& set, std::string* sourc
             ++n;
             variant_of.emplace(r.label, r.variant);
         }
-        if (source) *source = "run reports (length = task max_len)";
+        if (source) *source = "from the run reports (length = task.max_len)";
     }
     std::vector<ScalingSeries> out;
     for (const auto& [label, points] : acc) {

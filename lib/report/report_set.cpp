@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "attention/mixer.h"
 #include "core/errors.h"
@@ -92,6 +93,10 @@ void read_one(ReportSet& set, const std::string& path) {
 
 ReportSet load_reports(const std::vector<std::string>& paths) {
     ReportSet set;
+    std::set<fs::path> seen;  // a file reached through two given paths counts once
+    auto read_once = [&](const std::string& f) {
+        if (seen.insert(fs::weakly_canonical(f)).second) read_one(set, f);
+    };
     for (const auto& p : paths) {
         if (fs::is_directory(p)) {
             std::vector<std::string> files;
@@ -99,9 +104,9 @@ ReportSet load_reports(const std::vector<std::string>& paths) {
                 if (e.is_regular_file() && e.path().extension() == ".json")
                     files.push_back(e.path().string());
             std::sort(files.begin(), files.end());
-            for (const auto& f : files) read_one(set, f);
+            for (const auto& f : files) read_once(f);
         } else if (fs::is_regular_file(p)) {
-            read_one(set, p);
+            read_once(p);
         } else {
             throw IoError(fmt::format("{}: no such file or directory", p));
         }
