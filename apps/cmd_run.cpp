@@ -25,6 +25,7 @@ struct RunOptions {
     std::optional<int> threads;
     std::string out = "results";
     std::string report;  // explicit report path; default <out>/<task>__<variant>__seed<seed>.json
+    std::string label;   // row label for `compare` (sweeps pass variant + grid settings)
     bool quiet = false;
 };
 
@@ -70,7 +71,9 @@ int run_command(const RunOptions& o) {
     std::signal(SIGTERM, SIG_DFL);
     if (progress && r.status != "completed") fmt::print(stderr, "\n");
 
-    write_json_atomic(path, make_run_report(cfg, *task, data, r));
+    nlohmann::json report = make_run_report(cfg, *task, data, r);
+    if (!o.label.empty()) report["label"] = o.label;
+    write_json_atomic(path, report);
     fmt::print(
         "{} {} seed={} [{}]: test {} (best val {} at step {}), final-weights test {}, "
         "{:.1f} s, report {}\n",
@@ -96,6 +99,7 @@ Runner setup_run(CLI::App& app) {
     sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->check(CLI::Range(0, 1024));
     sub->add_option("--out", o->out, "Directory for the report")->capture_default_str();
     sub->add_option("--report", o->report, "Exact report path (instead of --out naming)");
+    sub->add_option("--label", o->label, "Row label in `compare` tables (default: the variant)");
     sub->add_flag("--quiet,-q", o->quiet, "No progress line");
     return [o] { return run_command(*o); };
 }

@@ -3,9 +3,6 @@
 // runs in a fresh child process (this binary, hidden option --child), so peak RSS and peak
 // tensor bytes belong to that measurement alone.
 #include <fmt/format.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <ctime>
 #include <memory>
@@ -14,6 +11,7 @@
 #include "commands.h"
 #include "config/run_config.h"
 #include "core/errors.h"
+#include "process.h"
 #include "report/environment.h"
 #include "report/json_file.h"
 #include "train/kernel_speed.h"
@@ -36,35 +34,6 @@ struct SpeedOptions {
     std::string child;    // "variant:length" in a child process
     bool kernel = false;  // time the full-attention kernel alone instead of training steps
 };
-
-// Runs argv, returns its stdout; throws on a non-zero exit.
-std::string run_child(const std::vector<std::string>& args) {
-    int fds[2];
-    if (pipe(fds) != 0) throw IoError("speed: cannot create a pipe");
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        std::vector<char*> argv;
-        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        execv("/proc/self/exe", argv.data());
-        _exit(127);
-    }
-    close(fds[1]);
-    std::string output;
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fds[0], buf, sizeof(buf))) > 0) output.append(buf, size_t(n));
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw UserError(fmt::format("speed: the measurement '{}' failed (exit status {})",
-                                    args.back(), WIFEXITED(status) ? WEXITSTATUS(status) : -1));
-    return output;
-}
 
 std::string gib(size_t bytes) { return fmt::format("{:.3f}", double(bytes) / (1 << 30)); }
 
@@ -132,7 +101,9 @@ int speed_command(const SpeedOptions& o) {
         for (int len : lengths) {
             std::vector<std::string> args = common;
             args.insert(args.end(), {"--child", fmt::format("{}:{}", v, len)});
-            SpeedResult r = speed_result_from_json(nlohmann::json::parse(run_child(args)));
+            std::string what = fmt::format("speed: the measurement '{}'", args.back());
+            SpeedResult r =
+                speed_result_from_json(nlohmann::json::parse(run_self_capture(args, what)));
             results.push_back(r);
             const SpeedResult* ref = nullptr;  // the first variant at this length
             for (const auto& x : results)

@@ -15,6 +15,9 @@ Runner setup_run(CLI::App& app);
 Runner setup_speed(CLI::App& app);
 Runner setup_list(CLI::App& app);
 Runner setup_data(CLI::App& app);
+Runner setup_sweep(CLI::App& app);
+Runner setup_compare(CLI::App& app);
+Runner setup_plot(CLI::App& app);
 
 // Shared helpers (apps/common.cpp).
 void set_threads(int threads);  // 0 = all cores

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Set-up, build, and the whole test suite through CTest. This is what CI runs (.ci/run).
+# Set-up, build, the whole test suite through CTest, then the HTML report in a real browser. This is what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
 # The unit binary uses both cores through OpenMP; CTest runs it once.
 (cd build && ctest --output-on-failure)
+# The HTML report, rendered in headless Chromium.
+./scripts/check_html.sh ./build/xformer-bench

@@ -11,7 +11,7 @@
 
 namespace xb {
 
-void write_json_atomic(const std::string& path, const nlohmann::json& j) {
+void write_text_atomic(const std::string& path, const std::string& text) {
     namespace fs = std::filesystem;
     fs::path target(path);
     std::error_code ec;
@@ -21,7 +21,7 @@ void write_json_atomic(const std::string& path, const nlohmann::json& j) {
     {
         std::ofstream out(tmp, std::ios::trunc);
         if (!out) throw IoError(fmt::format("{}: cannot write file", tmp));
-        out << j.dump(2) << '\n';
+        out << text;
         out.flush();
         if (!out) throw IoError(fmt::format("{}: write failed", tmp));
     }
@@ -29,6 +29,10 @@ void write_json_atomic(const std::string& path, const nlohmann::json& j) {
         std::remove(tmp.c_str());
         throw IoError(fmt::format("{}: cannot rename the temporary file into place", path));
     }
+}
+
+void write_json_atomic(const std::string& path, const nlohmann::json& j) {
+    write_text_atomic(path, j.dump(2) + "\n");
 }
 
 }  // namespace xb

@@ -12,7 +12,7 @@
 
 namespace xb::test {
 
-static std::string slurp(const std::string& path) {
+std::string read_text(const std::string& path) {
     std::ifstream in(path);
     std::stringstream ss;
     ss << in.rdbuf();
@@ -27,8 +27,8 @@ CommandResult run_xformer_bench(const std::string& args) {
     int status = std::system(cmd.c_str());
     CommandResult r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(dir + "/out");
-    r.err = slurp(dir + "/err");
+    r.out = read_text(dir + "/out");
+    r.err = read_text(dir + "/err");
     return r;
 }
 
@@ -50,6 +50,12 @@ void write_text(const std::string& path, const std::string& text) {
 int count_lines(const std::string& text) {
     int n = 0;
     for (char c : text) n += c == '\n';
+    return n;
+}
+
+int count_occurrences(const std::string& text, const std::string& part) {
+    int n = 0;
+    for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
     return n;
 }
 

@@ -18,5 +18,9 @@ std::string temp_dir(const std::string& name);
 void write_text(const std::string& path, const std::string& text);
 // Counts lines in text.
 int count_lines(const std::string& text);
+// Counts (possibly overlapping) occurrences of part in text.
+int count_occurrences(const std::string& text, const std::string& part);
+// The whole content of a file ("" when it cannot be read).
+std::string read_text(const std::string& path);
 
 }  // namespace xb::test

@@ -1,0 +1,124 @@
+// Reading run reports and speed files; see report_set.h.
+#include "report/report_set.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "attention/mixer.h"
+#include "core/errors.h"
+#include "report/run_report.h"
+
+namespace xb {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+double number_at(const nlohmann::json& j, const char* a, const char* b) {
+    if (!j.contains(a) || !j[a].is_object() || !j[a].contains(b) || !j[a][b].is_number())
+        return 0.0;
+    return j[a][b].get<double>();
+}
+
+RunRecord run_record(const nlohmann::json& j, const std::string& path) {
+    RunRecord r;
+    r.path = path;
+    r.task = j.at("task").at("name").get<std::string>();
+    r.variant = j.at("model").at("variant").get<std::string>();
+    r.status = j.at("status").get<std::string>();
+    r.label = j.contains("label") ? j["label"].get<std::string>() : r.variant;
+    r.seed = j.value("seed", uint64_t(0));
+    const auto& acc = j.contains("metrics") ? j["metrics"].value("test_accuracy", nlohmann::json())
+                                            : nlohmann::json();
+    if (acc.is_number()) r.test_accuracy = acc.get<double>();
+    r.max_len = j["task"].value("max_len", 0);
+    double step_s = number_at(j, "time", "step_mean_s");
+    r.steps_per_s = step_s > 0 ? 1.0 / step_s : 0.0;
+    r.tokens_per_s = number_at(j, "time", "train_tokens_per_s");
+    r.peak_tensor_bytes = number_at(j, "memory", "peak_tensor_bytes");
+    r.peak_rss_bytes = number_at(j, "memory", "peak_rss_bytes");
+    r.environment = j.value("environment", nlohmann::json());
+    r.config = j.value("config", nlohmann::json());
+    return r;
+}
+
+void add_speed_file(ReportSet& set, const nlohmann::json& j, const std::string& path) {
+    std::vector<SpeedRecord> records;
+    for (const auto& x : j.at("records")) {
+        SpeedRecord s;
+        s.path = path;
+        s.variant = x.at("variant").get<std::string>();
+        s.length = x.at("length").get<int>();
+        s.batch = x.value("batch", 0);
+        s.median_step_s = x.at("median_step_s").get<double>();
+        s.steps_per_s = s.median_step_s > 0 ? 1.0 / s.median_step_s : 0.0;
+        s.tokens_per_s = x.value("tokens_per_s", 0.0);
+        s.peak_tensor_bytes = x.at("peak_tensor_bytes").get<double>();
+        s.peak_rss_bytes = x.value("peak_rss_bytes", 0.0);
+        records.push_back(s);
+    }
+    set.speeds.insert(set.speeds.end(), records.begin(), records.end());
+    set.speed_files.push_back(j);
+}
+
+void read_one(ReportSet& set, const std::string& path) {
+    nlohmann::json j;
+    {
+        std::ifstream in(path);
+        j = nlohmann::json::parse(in, nullptr, false);
+    }
+    if (j.is_discarded() || !j.is_object()) {
+        set.warnings.push_back(fmt::format("{}: not JSON (skipped)", path));
+        return;
+    }
+    const std::string schema = j.value("schema", "");
+    try {
+        if (schema == kRunSchema) {
+            set.runs.push_back(run_record(j, path));
+        } else if (schema == "xformer-bench/speed/1") {
+            add_speed_file(set, j, path);
+        } else {
+            set.warnings.push_back(fmt::format(
+                "{}: not an xformer-bench report (schema '{}'; skipped)", path, schema));
+        }
+    } catch (const nlohmann::json::exception&) {
+        set.warnings.push_back(
+            fmt::format("{}: a {} file with missing fields (skipped)", path, schema));
+    }
+}
+
+}  // namespace
+
+ReportSet load_reports(const std::vector<std::string>& paths) {
+    ReportSet set;
+    std::set<fs::path> seen;  // a file reached through two given paths counts once
+    auto read_once = [&](const std::string& f) {
+        if (seen.insert(fs::weakly_canonical(f)).second) read_one(set, f);
+    };
+    for (const auto& p : paths) {
+        if (fs::is_directory(p)) {
+            std::vector<std::string> files;
+            for (const auto& e : fs::recursive_directory_iterator(p))
+                if (e.is_regular_file() && e.path().extension() == ".json")
+                    files.push_back(e.path().string());
+            std::sort(files.begin(), files.end());
+            for (const auto& f : files) read_once(f);
+        } else if (fs::is_regular_file(p)) {
+            read_once(p);
+        } else {
+            throw IoError(fmt::format("{}: no such file or directory", p));
+        }
+    }
+    return set;
+}
+
+int variant_rank(const std::string& variant) {
+    const auto& reg = variant_registry();
+    for (size_t i = 0; i < reg.size(); ++i)
+        if (variant == reg[i].name) return int(i);
+    return int(reg.size());
+}
+
+}  // namespace xb
