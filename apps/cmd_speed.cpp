@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <memory>
 
 #include "attention/mixer.h"
@@ -131,7 +132,10 @@ int speed_command(const SpeedOptions& o) {
     std::time_t now = std::time(nullptr);
     char stamp[32];
     std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
+    // Timestamped; a second file in the same second gets a numeric suffix instead of replacing it.
     std::string path = fmt::format("{}/speed_{}_{}.json", o.out, base.task.name, stamp);
+    for (int n = 2; std::filesystem::exists(path); ++n)
+        path = fmt::format("{}/speed_{}_{}-{}.json", o.out, base.task.name, stamp, n);
     write_json_atomic(path, {{"schema", "xformer-bench/speed/1"},
                              {"baseline", variants[0]},
                              {"isolation", "one child process per (variant, length)"},
