@@ -347,3 +347,50 @@ TEST_CASE("block attention: rows with no keys give zeros, not NaN") {
     CHECK(std::isfinite(f.lse[15]));
     check_against_naive(c);
 }
+
+TEST_CASE(
+    "block attention: explicit query blocks and band-exempt ranges match the naive reference") {
+    // Rows 0 and 3..4 are blocks of their own (global rows: all keys, no band); the others are
+    // blocks of up to 70 rows (more than one query tile) with a banded window plus band-exempt
+    // global columns [0, 1) and [3, 5).
+    const int T = 150;
+    BlockPattern p;
+    p.band = 6;
+    p.per_head = true;
+    p.block_starts = {0, 1, 3, 5, 75, 140, T};
+    p.offsets.push_back(0);
+    for (int h = 0; h < 2; ++h)
+        for (size_t qb = 0; qb + 1 < p.block_starts.size(); ++qb) {
+            const int s = p.block_starts[qb], e = p.block_starts[qb + 1];
+            if (qb == 0 || qb == 2) {
+                p.ranges.push_back({0, T});
+                p.band_exempt.push_back(1);
+            } else {
+                p.ranges.push_back({0, 1});
+                p.band_exempt.push_back(1);
+                p.ranges.push_back({3, 5});
+                p.band_exempt.push_back(1);
+                const int lo = std::max(5, s - 6 - h), hi = std::min(T, e + 6);
+                if (lo < hi) {
+                    p.ranges.push_back({lo, hi});
+                    p.band_exempt.push_back(0);
+                }
+            }
+            p.offsets.push_back(int32_t(p.ranges.size()));
+        }
+    for (int D : {16, 32}) {
+        AttentionCase c({2, T, 2, D}, {T, 90}, true, 71);
+        c.pattern = &p;
+        check_against_naive(c);
+    }
+    // Without the exemption the band would hide the global columns from rows far from them.
+    AttentionCase c({1, T, 2, 16}, {T}, true, 72);
+    c.pattern = &p;
+    const FusedResult exempt = run_fused(c, false);
+    BlockPattern banded = p;
+    banded.band_exempt.assign(p.ranges.size(), 0);
+    c.pattern = &banded;
+    const FusedResult all_banded = run_fused(c, false);
+    CHECK(max_abs_diff(exempt.out, all_banded.out, c.rows(), c.ldo, 32) > 1e-3);
+    check_against_naive(c);
+}
