@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "attention/block_attention.h"
+#include "attention/pattern_attention.h"
 #include "core/rng.h"
 
 using namespace xb;
@@ -126,22 +127,6 @@ void check_against_naive(const AttentionCase& c, double tol = 2e-5) {
     CHECK(e_grad < tol);
 }
 
-// Sorts and merges [begin, end) ranges, clipped to [0, T).
-std::vector<std::pair<int32_t, int32_t>> normalise(std::vector<std::pair<int32_t, int32_t>> r,
-                                                   int T) {
-    std::vector<std::pair<int32_t, int32_t>> out;
-    for (auto& [b, e] : r) b = std::max(b, 0), e = std::min(e, T);
-    std::sort(r.begin(), r.end());
-    for (auto [b, e] : r) {
-        if (b >= e) continue;
-        if (!out.empty() && b <= out.back().second)
-            out.back().second = std::max(out.back().second, e);
-        else
-            out.push_back({b, e});
-    }
-    return out;
-}
-
 // Shared pattern: a global block [0, 16) plus a window of one block either side, and a band.
 BlockPattern window_pattern(int T, int block, int band) {
     BlockPattern p;
@@ -149,7 +134,7 @@ BlockPattern window_pattern(int T, int block, int band) {
     p.band = band;
     p.offsets.push_back(0);
     for (int qb = 0; qb < p.num_query_blocks(T); ++qb) {
-        for (auto r : normalise({{0, 16}, {(qb - 1) * block, (qb + 2) * block}}, T))
+        for (auto r : merge_ranges({{0, 16}, {(qb - 1) * block, (qb + 2) * block}}, T))
             p.ranges.push_back(r);
         p.offsets.push_back(int32_t(p.ranges.size()));
     }
@@ -170,7 +155,7 @@ BlockPattern random_pattern(int T, int H, int block, uint64_t seed) {
             const int b = int(rng.uniform_int(0, T - 1));
             r.push_back({b, b + int(rng.uniform_int(1, 40))});
         }
-        for (auto x : normalise(r, T)) p.ranges.push_back(x);
+        for (auto x : merge_ranges(r, T)) p.ranges.push_back(x);
         p.offsets.push_back(int32_t(p.ranges.size()));
     }
     return p;
