@@ -14,8 +14,11 @@ BlockPattern local_pattern(int T, int block);
 BlockPattern sliding_pattern(int T, int band);
 // sparse_attention.cpp: fixed pattern, own block ∪ summary columns (merged) or split by head.
 BlockPattern fixed_sparse_pattern(int T, int H, int block, int summary, bool split);
-// longformer_attention.cpp: |i - j| <= band, or i or j global.
-BlockPattern longformer_pattern(int T, int band, const std::vector<int>& global_positions);
+// longformer_attention.cpp: |i - j| <= band, or i or j global. kWindow: global rows get no
+// keys; kGlobal: only global rows have keys (for separate global projections).
+enum class LongformerRows { kAll, kWindow, kGlobal };
+BlockPattern longformer_pattern(int T, int band, const std::vector<int>& global_positions,
+                                LongformerRows rows = LongformerRows::kAll);
 
 // bigbird_attention.cpp.
 struct BigBirdOptions {

@@ -165,8 +165,8 @@ TEST_CASE("pattern variants: equal to full attention when the pattern selects ev
     const std::vector<Case> cases = {
         {"local", {{"block", 70}}},
         {"sliding", {{"window", 138}}},
-        {"longformer", {{"window", 138}}},
-        {"longformer", {{"window", 2}, {"global_first", 70}}},
+        {"longformer", {{"window", 138}, {"global_projections", false}}},
+        {"longformer", {{"window", 2}, {"global_first", 70}, {"global_projections", false}}},
         {"bigbird", {{"block", 8}, {"random_blocks", 9}}},
         {"bigbird", {{"block", 16}, {"random_blocks", 1}, {"window_blocks", 3}}},  // 5 blocks
         {"sparse", {{"block", 8}, {"summary", 8}}},
@@ -236,6 +236,7 @@ TEST_CASE("pattern variants: gradients and padding invariance with patterns that
         {"sparse", {{"block", 4}, {"summary", 1}}},
         {"sparse", {{"block", 4}, {"summary", 2}, {"heads", "split"}}},
         {"longformer", {{"window", 2}, {"global_tokens", {0, 6}}}},
+        {"longformer", {{"window", 2}, {"global_tokens", {3}}, {"global_projections", false}}},
         {"bigbird", {{"block", 2}, {"random_blocks", 1}, {"window_blocks", 1}}},
     };
     for (const Case& c : cases) {
@@ -269,5 +270,35 @@ TEST_CASE("pattern variants: gradients and padding invariance with patterns that
                     worst = std::max(worst, double(std::fabs(y1.data()[i] - y2.data()[i])));
                 }
         CHECK(worst == 0.0);
+    }
+}
+
+TEST_CASE("pattern variants: longformer global projections act on global rows only") {
+    ParameterStore params(3);
+    const nlohmann::json options = {{"window", 4}, {"global_tokens", {0, 5, 6}}};
+    const MixerSpec spec{16, 2, 0, 16, 0.0f, 5, options, "mixer."};
+    std::unique_ptr<Mixer> mixer = find_variant("longformer").make(spec, params);
+    std::vector<int32_t> lengths{12};
+    MixContext ctx{&lengths, false, 3, -1};
+    NoGradGuard no_grad;
+    Var x = make_var(random_tensor({1, 12, 16}, 5, 0.5f));
+    const Tensor y1 = mixer->forward(x, ctx)->value.clone();
+    bool found = false;
+    for (const auto& p : params.all()) {
+        if (p.var->name != "mixer.qkv_global.weight") continue;
+        found = true;
+        for (int64_t i = 0; i < p.var->value.numel(); ++i) p.var->value.data()[i] *= 1.5f;
+    }
+    REQUIRE(found);
+    const Tensor y2 = mixer->forward(x, ctx)->value;
+    for (int t = 0; t < 12; ++t) {
+        CAPTURE(t);
+        double diff = 0.0;
+        for (int c = 0; c < 16; ++c)
+            diff = std::max(diff, double(std::fabs(y1.data()[t * 16 + c] - y2.data()[t * 16 + c])));
+        if (t == 0 || t == 5 || t == 6)
+            CHECK(diff > 1e-4);
+        else
+            CHECK(diff == 0.0);
     }
 }
