@@ -8,8 +8,8 @@
 // (B, H, T). Exact (equal to `full`) when every block is selected (random_blocks >= T/block, or
 // block >= T). A last block shorter than `block` is a shorter block (no internal padding).
 // Options: block (64), random_blocks (3), window_blocks (3, odd), global_blocks (block indices,
-// negative from the end; default [0, -1]), style ("paper", or "lra": random blocks only among the
-// first 1024 positions, LRA's and HF's last_idx).
+// negative from the end, default [0, -1]; indices outside a length's blocks are ignored), style
+// ("paper", or "lra": random blocks only among the first 1024 positions, LRA's and HF's last_idx).
 #include <algorithm>
 #include <cstdlib>
 
