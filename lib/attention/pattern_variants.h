@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "attention/block_attention.h"
+#include "attention/mixer.h"
 
 namespace xb {
 
@@ -14,6 +15,15 @@ BlockPattern local_pattern(int T, int block);
 BlockPattern sliding_pattern(int T, int band);
 // sparse_attention.cpp: fixed pattern, own block ∪ summary columns (merged) or split by head.
 BlockPattern fixed_sparse_pattern(int T, int H, int block, int summary, bool split);
+// sparse_attention.cpp, strided pattern, split heads: even heads |i - j| <= stride (this
+// pattern), odd heads (i - j) mod stride = 0 (strided_attention.cpp: the kernel on strided views
+// of q, k, v, one call per batch row and residue class; strided_heads_pattern is its pattern
+// inside a class: odd heads all keys, even heads none).
+BlockPattern strided_local_pattern(int T, int H, int stride);
+BlockPattern strided_heads_pattern(int T, int H);
+Var strided_attention_op(const Var& qkv, int heads, const MixContext& ctx, float dropout, int layer,
+                         int stride);
+
 // longformer_attention.cpp: |i - j| <= band, or i or j global. kWindow: global rows get no
 // keys; kGlobal: only global rows have keys (for separate global projections).
 enum class LongformerRows { kAll, kWindow, kGlobal };

@@ -3,12 +3,15 @@
 // pattern selects every key, BigBird's random blocks, and option errors.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <string>
 
 #include "attention/mixer.h"
+#include "attention/pattern_attention.h"
 #include "attention/pattern_variants.h"
 #include "core/errors.h"
+#include "ops/ops.h"
 #include "support/gradcheck.h"
 
 using namespace xb;
@@ -208,6 +211,7 @@ TEST_CASE("pattern variants: bad options name the option") {
         {"bigbird", {{"style", "hf"}}, "style: unknown value 'hf'"},
         {"sparse", {{"summary", 9}, {"block", 8}}, "summary=9: must be at most block=8"},
         {"sparse", {{"heads", "split"}}, "\"split\" needs at least 2 heads"},
+        {"sparse", {{"pattern", "strided"}, {"heads", "merged"}}, "only offered with \"split\""},
     };
     for (const Case& c : cases) {
         CAPTURE(c.variant);
@@ -235,6 +239,7 @@ TEST_CASE("pattern variants: gradients and padding invariance with patterns that
         {"sliding", {{"window", 4}}},
         {"sparse", {{"block", 4}, {"summary", 1}}},
         {"sparse", {{"block", 4}, {"summary", 2}, {"heads", "split"}}},
+        {"sparse", {{"pattern", "strided"}, {"block", 3}}},
         {"longformer", {{"window", 2}, {"global_tokens", {0, 6}}}},
         {"longformer", {{"window", 2}, {"global_tokens", {3}}, {"global_projections", false}}},
         {"bigbird", {{"block", 2}, {"random_blocks", 1}, {"window_blocks", 1}}},
@@ -301,4 +306,46 @@ TEST_CASE("pattern variants: longformer global projections act on global rows on
         else
             CHECK(diff == 0.0);
     }
+}
+
+TEST_CASE("pattern variants: sparse strided (split heads) matches the naive reference") {
+    // Even heads: |i - j| <= l; odd heads: (i - j) mod l = 0. The reference uses a per-row
+    // pattern (query blocks of one row) that spells out each row's keys.
+    const int B = 2, T = 23, H = 3, D = 8, C = H * D, l = 4;
+    BlockPattern ref;
+    ref.query_block = 1;
+    ref.per_head = true;
+    ref.offsets.push_back(0);
+    for (int h = 0; h < H; ++h)
+        for (int i = 0; i < T; ++i) {
+            if (h % 2 == 0) {
+                ref.ranges.push_back({std::max(0, i - l), std::min(T, i + l + 1)});
+            } else {
+                for (int j = i % l; j < T; j += l) ref.ranges.push_back({j, j + 1});
+            }
+            ref.offsets.push_back(int32_t(ref.ranges.size()));
+        }
+    std::vector<int32_t> lengths{T, 13};
+    MixContext ctx{&lengths, false, 3, -1};
+    Var qkv = make_var(random_tensor({B, T, 3 * C}, 77, 1.0f), true, "qkv");
+    const Tensor cotangent = random_tensor({B, T, C}, 78);
+    PatternAttention local(0.0f, 0, [](int t, int h) { return strided_local_pattern(t, h, l); });
+    tape().clear();
+    Var out = add(local.attend(qkv, H, ctx), strided_attention_op(qkv, H, ctx, 0.0f, 0, l));
+    tape().backward(out, cotangent);
+
+    AttentionParams params;
+    params.scale = 1.0f / std::sqrt(float(D));
+    const AttentionDims dims{B, T, H, D};
+    std::vector<double> x(qkv->value.data(), qkv->value.data() + qkv->value.numel());
+    std::vector<double> dout(cotangent.data(), cotangent.data() + cotangent.numel());
+    std::vector<double> o(size_t(B) * T * C), lse(size_t(B) * H * T), grad(x.size(), 0.0);
+    block_attention_forward_naive(o.data(), C, lse.data(), x.data(), x.data() + C, x.data() + 2 * C,
+                                  3 * C, lengths.data(), dims, params, &ref);
+    block_attention_backward_naive(grad.data(), grad.data() + C, grad.data() + 2 * C, 3 * C,
+                                   dout.data(), C, x.data(), x.data() + C, x.data() + 2 * C, 3 * C,
+                                   lengths.data(), dims, params, &ref);
+    CHECK(max_abs_diff(out->value, o) < 2e-5);
+    CHECK(max_abs_diff(qkv->grad, grad) < 2e-5);
+    tape().clear();
 }
