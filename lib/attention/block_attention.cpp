@@ -99,33 +99,39 @@ AttentionCall make_call(const float* q, const float* k, const float* v, int ld,
 void append_query_tiles(std::vector<QueryTile>& tiles, const AttentionCall& c, int b, int h) {
     const int len = c.lengths[b];
     const BlockPattern* p = c.pattern;
-    const int block = p ? p->query_block : std::max(len, 1);
-    for (int qb0 = 0; qb0 < len; qb0 += block) {
-        const int qe = std::min(qb0 + block, len);
-        const int idx =
-            p ? (p->per_head ? h : 0) * p->num_query_blocks(c.dims.T) + qb0 / block : -1;
-        for (int i0 = qb0; i0 < qe; i0 += kQueryTile)
+    if (!p) {
+        for (int i0 = 0; i0 < len; i0 += kQueryTile)
+            tiles.push_back({b, h, i0, std::min(kQueryTile, len - i0), -1});
+        return;
+    }
+    const int nqb = p->num_query_blocks(c.dims.T);
+    for (int qb = 0; qb < nqb && p->block_begin(qb) < len; ++qb) {
+        const int qe = std::min(p->block_end(qb, c.dims.T), len);
+        const int idx = (p->per_head ? h : 0) * nqb + qb;
+        for (int i0 = p->block_begin(qb); i0 < qe; i0 += kQueryTile)
             tiles.push_back({b, h, i0, std::min(kQueryTile, qe - i0), idx});
     }
 }
 
-// Calls f(begin, end) for each key range of the tile, clipped to the valid keys and to the band.
+// Calls f(begin, end, band) for each key range of the tile, clipped to the valid keys and, for
+// banded ranges, to the band (band = -1 for ranges the band does not apply to).
 template <class F>
 void for_each_key_range(const AttentionCall& c, const QueryTile& t, F&& f) {
-    int lo = 0, hi = c.lengths[t.b];
-    const int band = c.pattern ? c.pattern->band : -1;
-    if (band >= 0) {
-        lo = std::max(lo, t.i0 - band);
-        hi = std::min(hi, t.i0 + t.nq + band);
-    }
+    const int len = c.lengths[t.b];
     if (t.pattern_idx < 0) {
-        if (lo < hi) f(lo, hi);
+        if (len > 0) f(0, len, -1);
         return;
     }
     const BlockPattern& p = *c.pattern;
     for (int r = p.offsets[t.pattern_idx]; r < p.offsets[t.pattern_idx + 1]; ++r) {
+        int lo = 0, hi = len, band = -1;
+        if (p.banded(r)) {
+            band = p.band;
+            lo = std::max(lo, t.i0 - band);
+            hi = std::min(hi, t.i0 + t.nq + band);
+        }
         const int begin = std::max(p.ranges[r].first, lo), end = std::min(p.ranges[r].second, hi);
-        if (begin < end) f(begin, end);
+        if (begin < end) f(begin, end, band);
     }
 }
 
@@ -212,8 +218,7 @@ void forward_tile(const AttentionCall& c, const QueryTile& t, float* scratch, fl
     alignas(64) float m[kBq], l[kBq], alpha[kBq];  // running max, sum, rescale
     std::fill(m, m + kBq, -kInf);
     std::fill(l, l + kBq, 0.0f);
-    const int band = c.pattern ? c.pattern->band : -1;
-    for_each_key_range(c, t, [&](int begin, int end) {
+    for_each_key_range(c, t, [&](int begin, int end, int band) {
         for (int j0 = begin; j0 < end; j0 += kKeyTile) {
             const int nk = std::min(kKeyTile, end - j0);
             const float* k_rows = c.at(c.k, c.ld, t.b, j0, t.h);
@@ -322,8 +327,7 @@ void backward_tile(const AttentionCall& c, const BackwardInputs& g, const QueryT
         dvec[i] = dot_sum;
         if (lse_in[i] != -kInf) lse[i] = lse_in[i];
     }
-    const int band = c.pattern ? c.pattern->band : -1;
-    for_each_key_range(c, t, [&](int begin, int end) {
+    for_each_key_range(c, t, [&](int begin, int end, int band) {
         for (int j0 = begin; j0 < end; j0 += kKeyTile) {
             const int nk = std::min(kKeyTile, end - j0);
             const float* k_rows = c.at(c.k, c.ld, t.b, j0, t.h);
@@ -361,6 +365,16 @@ struct ThreadScratch {
 void check_block_pattern(const BlockPattern& p, int T, int H) {
     XB_CHECK(p.query_block >= 1, "query_block={}", p.query_block);
     XB_CHECK(p.band >= -1, "band={}", p.band);
+    if (!p.block_starts.empty()) {
+        XB_CHECK(
+            p.block_starts.size() >= 2 && p.block_starts.front() == 0 && p.block_starts.back() == T,
+            "block_starts must run from 0 to T={}", T);
+        for (size_t i = 1; i < p.block_starts.size(); ++i)
+            XB_CHECK(p.block_starts[i - 1] < p.block_starts[i], "block_starts not increasing at {}",
+                     i);
+    }
+    XB_CHECK(p.band_exempt.empty() || p.band_exempt.size() == p.ranges.size(),
+             "band_exempt has {} entries, ranges {}", p.band_exempt.size(), p.ranges.size());
     const size_t entries = size_t(p.per_head ? H : 1) * p.num_query_blocks(T);
     XB_CHECK(p.offsets.size() == entries + 1, "offsets has {} entries, expected {}",
              p.offsets.size(), entries + 1);

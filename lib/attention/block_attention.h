@@ -3,6 +3,7 @@
 // Time O(B·H·T·keys·D); memory O(B·H·T) beyond the inputs: forward saves only the per-row
 // log-sum-exp and backward recomputes the probabilities from it. No T×T matrix is ever built.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -18,17 +19,33 @@ struct AttentionDims {
     int D = 0;  // head width
 };
 
-// Which keys each query block attends to, before key padding is applied. Query block qb holds
-// rows [qb*query_block, (qb+1)*query_block); its key ranges [begin, end) are
+// Which keys each query block attends to, before key padding is applied. Query blocks are
+// [qb*query_block, (qb+1)*query_block) cut at T, or, when block_starts is given, the explicit
+// rows [block_starts[qb], block_starts[qb+1]) (0 = first < ... < last = T; lets single global
+// rows be blocks of their own). The key ranges [begin, end) of block qb are
 // ranges[offsets[idx]], ..., ranges[offsets[idx+1] - 1] with idx = (per_head ? h : 0)*nqb + qb,
-// nqb = ceil(T / query_block); sorted and disjoint. band >= 0 additionally masks |i - j| > band.
+// nqb = num_query_blocks(T); sorted and disjoint. band >= 0 additionally masks |i - j| > band in
+// every range except those with band_exempt[r] = 1 (global columns next to a sliding window);
+// band_exempt is empty (no exemption) or parallel to ranges.
 struct BlockPattern {
     int query_block = 64;
     int band = -1;
     bool per_head = false;
     std::vector<int32_t> offsets;                     // (heads·nqb + 1)
     std::vector<std::pair<int32_t, int32_t>> ranges;  // key ranges [begin, end)
-    int num_query_blocks(int T) const { return (T + query_block - 1) / query_block; }
+    std::vector<uint8_t> band_exempt;                 // empty or (ranges.size())
+    std::vector<int32_t> block_starts;                // empty or (nqb + 1)
+    int num_query_blocks(int T) const {
+        return block_starts.empty() ? (T + query_block - 1) / query_block
+                                    : int(block_starts.size()) - 1;
+    }
+    int block_begin(int qb) const {
+        return block_starts.empty() ? qb * query_block : block_starts[qb];
+    }
+    int block_end(int qb, int T) const {
+        return block_starts.empty() ? std::min(T, (qb + 1) * query_block) : block_starts[qb + 1];
+    }
+    bool banded(int r) const { return band >= 0 && (band_exempt.empty() || !band_exempt[r]); }
 };
 
 // Aborts (XB_CHECK) unless the pattern is well formed for sequence length T and H heads.

@@ -21,10 +21,12 @@ std::vector<char> attention_mask(const BlockPattern* p, int T, int h, int len) {
             std::fill_n(allowed.begin() + size_t(i) * T, len, 1);
             continue;
         }
-        const int idx = (p->per_head ? h : 0) * p->num_query_blocks(T) + i / p->query_block;
+        int qb = 0;  // the query block holding row i
+        while (p->block_end(qb, T) <= i) ++qb;
+        const int idx = (p->per_head ? h : 0) * p->num_query_blocks(T) + qb;
         for (int r = p->offsets[idx]; r < p->offsets[idx + 1]; ++r)
             for (int j = p->ranges[r].first; j < p->ranges[r].second; ++j)
-                if (j < len && (p->band < 0 || std::abs(i - j) <= p->band))
+                if (j < len && (!p->banded(r) || std::abs(i - j) <= p->band))
                     allowed[size_t(i) * T + j] = 1;
     }
     return allowed;

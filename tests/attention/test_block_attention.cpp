@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "attention/block_attention.h"
+#include "attention/pattern_attention.h"
 #include "core/rng.h"
 
 using namespace xb;
@@ -126,22 +127,6 @@ void check_against_naive(const AttentionCase& c, double tol = 2e-5) {
     CHECK(e_grad < tol);
 }
 
-// Sorts and merges [begin, end) ranges, clipped to [0, T).
-std::vector<std::pair<int32_t, int32_t>> normalise(std::vector<std::pair<int32_t, int32_t>> r,
-                                                   int T) {
-    std::vector<std::pair<int32_t, int32_t>> out;
-    for (auto& [b, e] : r) b = std::max(b, 0), e = std::min(e, T);
-    std::sort(r.begin(), r.end());
-    for (auto [b, e] : r) {
-        if (b >= e) continue;
-        if (!out.empty() && b <= out.back().second)
-            out.back().second = std::max(out.back().second, e);
-        else
-            out.push_back({b, e});
-    }
-    return out;
-}
-
 // Shared pattern: a global block [0, 16) plus a window of one block either side, and a band.
 BlockPattern window_pattern(int T, int block, int band) {
     BlockPattern p;
@@ -149,7 +134,7 @@ BlockPattern window_pattern(int T, int block, int band) {
     p.band = band;
     p.offsets.push_back(0);
     for (int qb = 0; qb < p.num_query_blocks(T); ++qb) {
-        for (auto r : normalise({{0, 16}, {(qb - 1) * block, (qb + 2) * block}}, T))
+        for (auto r : merge_ranges({{0, 16}, {(qb - 1) * block, (qb + 2) * block}}, T))
             p.ranges.push_back(r);
         p.offsets.push_back(int32_t(p.ranges.size()));
     }
@@ -170,7 +155,7 @@ BlockPattern random_pattern(int T, int H, int block, uint64_t seed) {
             const int b = int(rng.uniform_int(0, T - 1));
             r.push_back({b, b + int(rng.uniform_int(1, 40))});
         }
-        for (auto x : normalise(r, T)) p.ranges.push_back(x);
+        for (auto x : merge_ranges(r, T)) p.ranges.push_back(x);
         p.offsets.push_back(int32_t(p.ranges.size()));
     }
     return p;
@@ -345,5 +330,52 @@ TEST_CASE("block attention: rows with no keys give zeros, not NaN") {
         CHECK(f.grad[size_t(i) * f.ld_grad] == 0.0f);  // dq
     }
     CHECK(std::isfinite(f.lse[15]));
+    check_against_naive(c);
+}
+
+TEST_CASE(
+    "block attention: explicit query blocks and band-exempt ranges match the naive reference") {
+    // Rows 0 and 3..4 are blocks of their own (global rows: all keys, no band); the others are
+    // blocks of up to 70 rows (more than one query tile) with a banded window plus band-exempt
+    // global columns [0, 1) and [3, 5).
+    const int T = 150;
+    BlockPattern p;
+    p.band = 6;
+    p.per_head = true;
+    p.block_starts = {0, 1, 3, 5, 75, 140, T};
+    p.offsets.push_back(0);
+    for (int h = 0; h < 2; ++h)
+        for (size_t qb = 0; qb + 1 < p.block_starts.size(); ++qb) {
+            const int s = p.block_starts[qb], e = p.block_starts[qb + 1];
+            if (qb == 0 || qb == 2) {
+                p.ranges.push_back({0, T});
+                p.band_exempt.push_back(1);
+            } else {
+                p.ranges.push_back({0, 1});
+                p.band_exempt.push_back(1);
+                p.ranges.push_back({3, 5});
+                p.band_exempt.push_back(1);
+                const int lo = std::max(5, s - 6 - h), hi = std::min(T, e + 6);
+                if (lo < hi) {
+                    p.ranges.push_back({lo, hi});
+                    p.band_exempt.push_back(0);
+                }
+            }
+            p.offsets.push_back(int32_t(p.ranges.size()));
+        }
+    for (int D : {16, 32}) {
+        AttentionCase c({2, T, 2, D}, {T, 90}, true, 71);
+        c.pattern = &p;
+        check_against_naive(c);
+    }
+    // Without the exemption the band would hide the global columns from rows far from them.
+    AttentionCase c({1, T, 2, 16}, {T}, true, 72);
+    c.pattern = &p;
+    const FusedResult exempt = run_fused(c, false);
+    BlockPattern banded = p;
+    banded.band_exempt.assign(p.ranges.size(), 0);
+    c.pattern = &banded;
+    const FusedResult all_banded = run_fused(c, false);
+    CHECK(max_abs_diff(exempt.out, all_banded.out, c.rows(), c.ldo, 32) > 1e-3);
     check_against_naive(c);
 }
