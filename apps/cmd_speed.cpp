@@ -80,14 +80,23 @@ int kernel_speed_command(const SpeedOptions& o, const RunConfig& cfg) {
 int speed_command(const SpeedOptions& o) {
     std::vector<std::string> overrides = o.overrides;
     overrides.push_back(fmt::format("train.threads={}", o.threads));
-    RunConfig base = load_config(o.config, overrides);
+    // The variant being measured (the child's, else the first listed) is set before validation,
+    // so `--set model.attention.options...` is checked against that variant's options.
+    std::vector<std::string> variants = split_list(o.variants, "--variants");
+    const std::string first = o.child.empty() ? variants[0] : o.child.substr(0, o.child.rfind(':'));
+    std::vector<std::string> with_variant = overrides;
+    if (!o.kernel) with_variant.push_back("model.attention.variant=\"" + first + "\"");
+    RunConfig base = load_config(o.config, with_variant);
     set_threads(base.train.threads);
     if (!o.child.empty()) return speed_child(o, base);
     if (o.kernel) return kernel_speed_command(o, base);
+    for (const auto& v : variants) {  // every variant with these options, before measuring any
+        std::vector<std::string> check = overrides;
+        check.push_back("model.attention.variant=\"" + v + "\"");
+        load_config(o.config, check);
+    }
 
-    std::vector<std::string> variants = split_list(o.variants, "--variants");
     std::vector<int> lengths = split_int_list(o.lengths, "--lengths");
-    for (const auto& v : variants) find_variant(v);  // fail before any measurement
     std::vector<std::string> common = {"xformer-bench", "speed"};
     if (!o.config.empty()) common.insert(common.end(), {"--config", o.config});
     for (const auto& s : o.overrides) common.insert(common.end(), {"--set", s});
