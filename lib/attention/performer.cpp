@@ -13,6 +13,7 @@
 #include "attention/head_split.h"
 #include "attention/performer_features.h"
 #include "core/gemm.h"
+#include "core/vec_math.h"
 
 namespace xb {
 
@@ -55,8 +56,10 @@ Var favor_features(const Var& x, const Tensor& w, const std::vector<int32_t>& le
                 half_sq += 0.5f * xe * xe;
             }
             const float c = is_key ? key_max : *std::max_element(row, row + M);
+            const float shift = half_sq + c;  // exponents are <= 0: u <= c, half_sq >= 0
+#pragma omp simd
             for (int64_t r = 0; r < M; ++r)
-                row[r] = norm * (std::exp(row[r] - half_sq - c) + kSoftmaxEps);
+                row[r] = norm * (exp_approx_nonpositive(row[r] - shift) + kSoftmaxEps);
         }
     }
     if (needs_grad({&x})) {

@@ -11,7 +11,7 @@
 #include <cmath>
 
 #include "attention/head_split.h"
-#include "ops/parallel_grain.h"
+#include "core/vec_math.h"
 
 namespace xb {
 
@@ -35,10 +35,8 @@ Var synthetic_probabilities(const Var& dot, const Var& dense, const Var& random,
         for (int64_t j = 0; j < n; ++j)
             pr[j] = (dv ? dv[row * T + j] : 0.0f) + (nv ? nv[row * L + j] : 0.0f) +
                     (rv ? rv[hi * T + j] : 0.0f);
-        const float mx = n > 0 ? *std::max_element(pr, pr + n) : 0.0f;
-        float sum = 0.0f;
-        for (int64_t j = 0; j < n; ++j) sum += (pr[j] = std::exp(pr[j] - mx));
-        for (int64_t j = 0; j < n; ++j) pr[j] /= sum;
+        const float inv = n > 0 ? 1.0f / max_subtract_exp_sum(pr, int(n)) : 0.0f;
+        for (int64_t j = 0; j < n; ++j) pr[j] *= inv;
         std::fill(pr + n, pr + T, 0.0f);
     }
     if (needs_grad({&dot, &dense, &random})) {

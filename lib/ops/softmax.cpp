@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/vec_math.h"
 #include "ops/ops.h"
 #include "ops/parallel_grain.h"
 
@@ -27,13 +28,8 @@ static void masked_softmax_forward(float* out, const float* x, const std::vector
         const float* xr = x + r * d.L;
         float* o = out + r * d.L;
         const int64_t n = i < length_or(rows, b, d.R) ? length_or(cols, b, d.L) : 0;
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < n; ++j) mx = std::max(mx, xr[j]);
-        float sum = 0.0f;
-        for (int64_t j = 0; j < n; ++j) {
-            o[j] = std::exp(xr[j] - mx);
-            sum += o[j];
-        }
+        for (int64_t j = 0; j < n; ++j) o[j] = xr[j];
+        const float sum = max_subtract_exp_sum(o, int(n));
         const float inv = n > 0 ? 1.0f / sum : 0.0f;
         for (int64_t j = 0; j < n; ++j) o[j] *= inv;
         for (int64_t j = n; j < d.L; ++j) o[j] = 0.0f;
