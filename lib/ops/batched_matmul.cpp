@@ -16,6 +16,18 @@ struct MatmulDims {
     int64_t ldb() const { return tb ? K : P; }
     bool batch_parallel() const { return N > 1 && M * K * P < (int64_t(1) << 21); }
 };
+
+// Runs one(n) for every matrix n of the batch: in parallel for small matrices (a
+// single-threaded GEMM each), in order for large ones (a multi-threaded GEMM each).
+template <class F>
+void for_each_matrix(const MatmulDims& d, const F& one) {
+    if (d.batch_parallel()) {
+#pragma omp parallel for schedule(static)
+        for (int64_t n = 0; n < d.N; ++n) one(n);
+    } else {
+        for (int64_t n = 0; n < d.N; ++n) one(n);
+    }
+}
 }  // namespace
 
 // a (N, M, K) or (N, K, M), b (N, K, P) or (N, P, K) -> out (N, M, P) = alpha · op(a) op(b)
@@ -25,12 +37,7 @@ static void batched_matmul_forward(float* out, const float* a, const float* b, f
         gemm(d.ta, d.tb, d.M, d.P, d.K, alpha, a + n * d.M * d.K, d.lda(), b + n * d.K * d.P,
              d.ldb(), 0.0f, out + n * d.M * d.P, d.P);
     };
-    if (d.batch_parallel()) {
-#pragma omp parallel for schedule(static)
-        for (int64_t n = 0; n < d.N; ++n) one(n);
-    } else {
-        for (int64_t n = 0; n < d.N; ++n) one(n);
-    }
+    for_each_matrix(d, one);
 }
 
 // out = α op(a) op(b): d op(a) = α dout op(b)ᵀ, d op(b) = α op(a)ᵀ dout; da, db may be null.
@@ -55,12 +62,7 @@ static void batched_matmul_backward(float* da, float* db, const float* dout, con
                 gemm(true, d.ta, d.P, d.K, d.M, alpha, gn, d.P, an, d.lda(), 1.0f, g, d.K);
         }
     };
-    if (d.batch_parallel()) {
-#pragma omp parallel for schedule(static)
-        for (int64_t n = 0; n < d.N; ++n) one(n);
-    } else {
-        for (int64_t n = 0; n < d.N; ++n) one(n);
-    }
+    for_each_matrix(d, one);
 }
 
 Var batched_matmul(const Var& a, const Var& b, bool trans_a, bool trans_b, float alpha) {
