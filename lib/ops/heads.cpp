@@ -1,5 +1,5 @@
-// Layout ops between token-major and head-major tensors, leading-block slices and a broadcast
-// add: pure copies and sums, so forward saves nothing.
+// Layout ops between token-major and head-major tensors and leading-block slices: pure copies,
+// so forward saves nothing.
 #include "ops/ops.h"
 #include "ops/parallel_grain.h"
 
@@ -94,42 +94,6 @@ Var slice_leading(const Var& x, int64_t rows, int64_t cols) {
             [=] {
                 leading_block_copy(x->grad_buffer().data(), out->grad.data(), N, R, L, rows, cols,
                                    false);
-            },
-            {out});
-    }
-    return out;
-}
-
-Var add_broadcast_leading(const Var& x, const Var& y) {
-    const Shape &xs = x->value.shape(), &ys = y->value.shape();
-    XB_CHECK(xs.ndim == ys.ndim + 1, "add_broadcast_leading: x {} y {}", xs, ys);
-    for (int i = 0; i < ys.ndim; ++i)
-        XB_CHECK(xs[i + 1] == ys[i], "add_broadcast_leading: x {} y {}", xs, ys);
-    const int64_t B = xs[0], N = ys.numel();
-    Var out = make_var(Tensor::empty(xs));
-    const float *xv = x->value.data(), *yv = y->value.data();
-    float* o = out->value.data();
-#pragma omp parallel for schedule(static) if (B * N >= kMinParallelWork)
-    for (int64_t i = 0; i < B * N; ++i) o[i] = xv[i] + yv[i % N];
-    if (needs_grad({&x, &y})) {
-        out->requires_grad = true;
-        tape().push(
-            [=] {
-                const float* g = out->grad.data();
-                if (x->requires_grad) {
-                    float* dx = x->grad_buffer().data();
-#pragma omp parallel for schedule(static) if (B * N >= kMinParallelWork)
-                    for (int64_t i = 0; i < B * N; ++i) dx[i] += g[i];
-                }
-                if (y->requires_grad) {  // Σ over b in a fixed order, parallel over elements
-                    float* dy = y->grad_buffer().data();
-#pragma omp parallel for schedule(static) if (B * N >= kMinParallelWork)
-                    for (int64_t i = 0; i < N; ++i) {
-                        float acc = 0.0f;
-                        for (int64_t b = 0; b < B; ++b) acc += g[b * N + i];
-                        dy[i] += acc;
-                    }
-                }
             },
             {out});
     }

@@ -72,8 +72,6 @@ Var merge_heads(const Var& x);
 
 // The leading block x[.., 0:rows, 0:cols] of x (N.., R, L) -> (N.., rows, cols).
 Var slice_leading(const Var& x, int64_t rows, int64_t cols);
-// x (B, N..) + y (N..), y broadcast over the leading dim -> (B, N..).
-Var add_broadcast_leading(const Var& x, const Var& y);
 
 // Means of S = min(segments, T) contiguous segments of x (B, G.., T, D) -> (B, G.., S, D).
 // Segment s covers [floor(s·T/S), floor((s+1)·T/S)) ∩ [0, lengths[b]); an empty one gives 0.
