@@ -53,4 +53,49 @@ Var first_token(const Var& x);
 // Mean softmax cross-entropy: logits (B, K), labels[b] in [0, K) -> scalar
 Var cross_entropy(const Var& logits, const std::vector<int32_t>& labels);
 
+// ---- Attention building blocks (batched matrices; G = any group dims such as heads) ----
+
+// Per-batch matrix product: a (N.., M, K) or (N.., K, M) if trans_a, b (N.., K, P) or
+// (N.., P, K) if trans_b, with the same leading dims N.. -> alpha · op(a) op(b) (N.., M, P).
+Var batched_matmul(const Var& a, const Var& b, bool trans_a, bool trans_b, float alpha = 1.0f);
+
+// Softmax over the last dim of x (B, G.., R, L). Entries in columns j >= col_lengths[b] and
+// whole rows i >= row_lengths[b] are 0 (a null lengths vector masks nothing); a row with no
+// valid column is 0.
+Var masked_softmax(const Var& x, const std::vector<int32_t>* row_lengths,
+                   const std::vector<int32_t>* col_lengths);
+
+// Head split of part p of a fused projection: x (B, T, parts·H·D) -> (B, H, T, D).
+Var split_heads(const Var& x, int heads, int part, int parts);
+// Inverse layout: x (B, H, T, D) -> (B, T, H·D).
+Var merge_heads(const Var& x);
+
+// The leading block x[.., 0:rows, 0:cols] of x (N.., R, L) -> (N.., rows, cols).
+Var slice_leading(const Var& x, int64_t rows, int64_t cols);
+
+// Means of S = min(segments, T) contiguous segments of x (B, G.., T, D) -> (B, G.., S, D).
+// Segment s covers [floor(s·T/S), floor((s+1)·T/S)) ∩ [0, lengths[b]); an empty one gives 0.
+Var segment_means(const Var& x, const std::vector<int32_t>& lengths, int segments);
+// Per batch row, how many of those segments hold at least one valid token (a prefix).
+std::vector<int32_t> segment_valid_counts(int64_t T, int segments,
+                                          const std::vector<int32_t>& lengths);
+
+// Iterative Moore-Penrose pseudo-inverse pieces (Razavi et al. 2014, as in Nyströmformer):
+// a (N.., M, M) -> aᵀ / (‖a‖₁ ‖a‖∞) per matrix (gradients flow through the norms too).
+Var pinv_initial_guess(const Var& a);
+// c·I - a for a (N.., M, M).
+Var scaled_identity_minus(const Var& a, float c);
+// Z ← ¼ Z (13I − AZ (15I − AZ (7I − AZ))), `iterations` times from pinv_initial_guess(a).
+Var iterative_pinv(const Var& a, int iterations);
+
+// Normalised kernel attention with feature maps: phi_q, phi_k (B, G.., T, M), v (B, G.., T, D)
+// -> o_i = φq_i S / (φq_i · z), S = Σ_{j<len} φk_j v_jᵀ, z = Σ_{j<len} φk_j. Padded keys are
+// excluded; padded query rows and rows with a zero normaliser output 0.
+Var kernel_attention(const Var& phi_q, const Var& phi_k, const Var& v,
+                     const std::vector<int32_t>& lengths);
+
+// Projection along the sequence (Linformer): e (He, K, Lmax) with He = 1 (shared) or G, x (B, G,
+// T, D) -> (B, G, K, D) = e[g][:, 0:len] x[b, g, 0:len]: padded rows of x are treated as zero.
+Var sequence_projection(const Var& e, const Var& x, const std::vector<int32_t>& lengths);
+
 }  // namespace xb
