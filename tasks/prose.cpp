@@ -8,7 +8,8 @@ namespace xb {
 
 namespace {
 
-// Neutral fragments: no sentiment and no topic words, so only the specials carry the label.
+// Neutral fragments: no sentiment, no names and no letter 'z' or 'k' (the text task's cue words
+// carry exactly one of those), so only the specials carry the label.
 const std::vector<std::string> kFiller = {
     "the story follows a family",
     "in a small town",
@@ -22,7 +23,7 @@ const std::vector<std::string> kFiller = {
     "a train leaves the station",
     "the main character waits",
     "near the end of the year",
-    "the editor cuts quickly",
+    "the editor cuts often",
     "a letter arrives",
     "the city sleeps",
     "some scenes were shot on location",

@@ -1,12 +1,14 @@
 // Retrieval (LRA AAN): do two byte-level documents share a latent source? A pair task: the two
 // documents are encoded separately by the shared encoder and classified from [u, v, u*v, u-v].
-// Generated construction: num_topics latent sources, each a random subset of topic_words nouns
-// out of a pool of 64 ("the glacier", "the violin", ...). A document has one keyword phrase per
-// keyword_every bytes, interleaved with neutral filler at uniformly random positions; each
-// keyword comes from the document's source with probability `purity`, else from the whole pool.
-// Positive pairs (label 1) come from the same source, negative pairs from two different ones.
-// Single keywords say little (a source is half-hidden among pool-wide words); the evidence is the
-// overlap of the two documents' keyword distributions accumulated over their whole length.
+// Generated construction: num_topics latent sources, each a random subset of topic_words of 26
+// cited authors with distinct initials ("(Kowalski)", "(Okafor)", ...). A document cites
+// `citations` authors at uniformly random positions among neutral filler; each citation comes
+// from the document's source with probability `purity`, else from all 26 authors. Positive
+// pairs (label 1) come from the same source, negative pairs from two different ones. A single
+// citation says little (every author belongs to many sources and half the citations are
+// pool-wide); the evidence is the overlap of the two documents' citation profiles accumulated
+// over their whole length. The citation count does not grow with the length, so longer
+// documents spread the same evidence more thinly.
 // Tokens are bytes + 1 (0 = padding), vocab 257.
 // Loading: new_aan_pairs.{train,eval,test}.tsv (eval = val); n_* are ignored when loading.
 #include <fmt/format.h>
@@ -30,23 +32,18 @@ namespace fs = std::filesystem;
 constexpr uint64_t kRetrievalStream = 0x416e6e5061697273ULL;  // "AnnPairs"
 constexpr uint64_t kTopicStream = 0x546f706963735631ULL;      // "TopicsV1"
 
-const std::vector<std::string> kNouns = {
-    "glacier", "violin", "orchard", "comet",   "lantern", "falcon",  "quarry", "meadow",
-    "canyon",  "tundra", "harp",    "beacon",  "saddle",  "anchor",  "prism",  "walnut",
-    "copper",  "marble", "ivory",   "cedar",   "willow",  "badger",  "heron",  "otter",
-    "pigeon",  "cactus", "tulip",   "ginger",  "saffron", "cobalt",  "amber",  "velvet",
-    "granite", "pepper", "lemon",   "cherry",  "mango",   "almond",  "bamboo", "maple",
-    "thistle", "acorn",  "pebble",  "ember",   "frost",   "thunder", "tide",   "dune",
-    "reef",    "lagoon", "volcano", "crater",  "geyser",  "summit",  "valley", "delta",
-    "island",  "fjord",  "prairie", "savanna", "jungle",  "marsh",   "cavern", "oasis"};
-const std::vector<std::string> kKeywordLead = {"the", "a", "one", "that"};
+const std::vector<std::string> kAuthors = {
+    "Abbott", "Bergstrom", "Chandra", "Dubois",   "Eriksen",   "Fujita", "Gallo",
+    "Haddad", "Ivanova",   "Jensen",  "Kowalski", "Lindqvist", "Moreau", "Nakamura",
+    "Okafor", "Petrov",    "Quigley", "Rossi",    "Sato",      "Tanaka", "Ueda",
+    "Varga",  "Wagner",    "Xu",      "Yilmaz",   "Zhang"};
 
 struct RetrievalOptions {
     int num_topics = 32;
-    int topic_words = 16;
-    double purity = 0.5;
-    int keyword_every = 40;
-    int min_bytes = 0;  // 0 = max_len / 2
+    int topic_words = 13;  // authors per source
+    double purity = 0.5;   // probability that a citation comes from the source
+    int citations = 40;    // per document
+    int min_bytes = 0;     // 0 = max_len / 2
 };
 
 RetrievalOptions read_options(const nlohmann::json& options) {
@@ -55,20 +52,19 @@ RetrievalOptions read_options(const nlohmann::json& options) {
     o.num_topics = r.get_int("num_topics", o.num_topics);
     o.topic_words = r.get_int("topic_words", o.topic_words);
     o.purity = r.get_double("purity", o.purity);
-    o.keyword_every = r.get_int("keyword_every", o.keyword_every);
+    o.citations = r.get_int("citations", o.citations);
     o.min_bytes = r.get_int("min_bytes", o.min_bytes);
     r.finish();
     if (o.num_topics < 2)
         throw ConfigError(
             fmt::format("task.options.num_topics: must be >= 2, got {}", o.num_topics));
-    if (o.topic_words < 1 || o.topic_words > int(kNouns.size()))
+    if (o.topic_words < 1 || o.topic_words > int(kAuthors.size()))
         throw ConfigError(fmt::format("task.options.topic_words: must be in [1, {}], got {}",
-                                      kNouns.size(), o.topic_words));
+                                      kAuthors.size(), o.topic_words));
     if (!(o.purity > 0 && o.purity <= 1))
         throw ConfigError(fmt::format("task.options.purity: must be in (0, 1], got {}", o.purity));
-    if (o.keyword_every < 20)
-        throw ConfigError(fmt::format("task.options.keyword_every: must be >= 20 bytes, got {}",
-                                      o.keyword_every));
+    if (o.citations < 1)
+        throw ConfigError(fmt::format("task.options.citations: must be >= 1, got {}", o.citations));
     if (o.min_bytes < 0)
         throw ConfigError(fmt::format("task.options.min_bytes: must be >= 0, got {}", o.min_bytes));
     return o;
@@ -111,17 +107,17 @@ class RetrievalTask : public Task {
 Dataset RetrievalTask::generate(const TaskConfig& cfg, uint64_t seed) const {
     check_generation_sizes(cfg);
     const int min_bytes = o_.min_bytes > 0 ? std::min(o_.min_bytes, cfg.max_len) : cfg.max_len / 2;
-    // The longest keyword phrase with separators is 16 bytes.
-    if (min_bytes < o_.keyword_every || 18 * (min_bytes / o_.keyword_every + 1) > min_bytes)
+    // The longest citation with separators is 14 bytes.
+    if (14 * o_.citations + 8 > min_bytes)
         throw ConfigError(fmt::format(
-            "task.options: documents of {} bytes (min_bytes, or max_len / 2) cannot hold one "
-            "keyword per {} bytes; raise task.max_len or keyword_every",
-            min_bytes, o_.keyword_every));
+            "task.options.citations: {} citations do not fit documents of {} bytes (min_bytes, "
+            "or max_len / 2); raise task.max_len or min_bytes, or lower citations",
+            o_.citations, min_bytes));
     // The sources: fixed by the seed, shared by all splits.
     std::vector<std::vector<int>> topics(size_t(o_.num_topics));
     Rng topic_rng(seed, kTopicStream);
     for (auto& t : topics) {
-        std::vector<int> all(kNouns.size());
+        std::vector<int> all(kAuthors.size());
         for (size_t i = 0; i < all.size(); ++i) all[i] = int(i);
         for (int i = 0; i < o_.topic_words; ++i)
             std::swap(all[size_t(i)],
@@ -132,14 +128,14 @@ Dataset RetrievalTask::generate(const TaskConfig& cfg, uint64_t seed) const {
     const int max_len = cfg.max_len;
     auto document = [=](Rng& rng, const std::vector<int>& topic) {
         const int target = int(rng.uniform_int(min_bytes, max_len));
-        std::vector<std::string> keywords;
-        for (int i = 0; i < target / o.keyword_every; ++i) {
-            int noun = rng.uniform() < o.purity
-                           ? pick(rng, topic)
-                           : int(rng.uniform_int(0, int64_t(kNouns.size()) - 1));
-            keywords.push_back(pick(rng, kKeywordLead) + " " + kNouns[size_t(noun)]);
+        std::vector<std::string> cited;
+        for (int i = 0; i < o.citations; ++i) {
+            int author = rng.uniform() < o.purity
+                             ? pick(rng, topic)
+                             : int(rng.uniform_int(0, int64_t(kAuthors.size()) - 1));
+            cited.push_back("(" + kAuthors[size_t(author)] + ")");
         }
-        return bytes_to_tokens(render_prose(rng, keywords, target, max_len), max_len);
+        return bytes_to_tokens(render_prose(rng, cited, target, max_len), max_len);
     };
     return generate_balanced_splits(cfg, seed, kRetrievalStream, 2, [=](Rng& rng, int32_t label) {
         const int64_t k = int64_t(topics.size());

@@ -1,11 +1,13 @@
 // Text (LRA IMDb): byte-level binary document classification.
 // Generated construction: readable prose of neutral filler fragments with n cue phrases
-// ("it was excellent", "frankly dreadful", ...) at uniformly random positions; n grows with the
+// ("truly amazing", "rather clunky", ...) at uniformly random positions; n grows with the
 // document length (one cue per cue_every bytes). Positive documents hold (n + margin) / 2
-// positive and (n - margin) / 2 negative cues, negative documents the reverse. Each cue is
-// equally likely to be either polarity locally (a 10% window sees about n/10 cues whose balance
-// is almost uninformative, see tests/tasks/test_text_tasks.cpp); only counting all cues across
-// the document decides the label. Tokens are bytes + 1 (0 = padding), vocab 257.
+// positive and (n - margin) / 2 negative cues, negative documents the reverse. Every positive
+// cue word holds exactly one 'z' and every negative one exactly one 'k', letters the filler never
+// uses, so the evidence is countable even by a byte-level model, but only over the whole
+// document: locally each cue is almost equally likely to be either polarity, and a 10% window
+// sees about n/10 cues whose balance is nearly uninformative (tests/tasks/
+// test_generated_tasks.cpp). Tokens are bytes + 1 (0 = padding), vocab 257.
 // Loading: the aclImdb layout; train = train/, test = test/, and val = val/ when present (as
 // `data` writes it) else test/ (LRA evaluates on the test set as validation). n_* are ignored.
 #include <fmt/format.h>
@@ -28,11 +30,12 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t kTextStream = 0x54657874496d6462ULL;  // "TextImdb"
 
-const std::vector<std::string> kOpeners = {"it was", "simply", "quite", "frankly", "honestly"};
-const std::vector<std::string> kPositive = {"excellent",  "wonderful", "superb",   "brilliant",
-                                            "delightful", "moving",    "charming", "masterful"};
-const std::vector<std::string> kNegative = {"terrible", "awful",   "dreadful", "boring",
-                                            "clumsy",   "tedious", "lifeless", "painful"};
+const std::vector<std::string> kOpeners = {"so", "truly", "very", "quite", "rather", "really"};
+// Exactly one 'z' in each positive word and one 'k' in each negative word.
+const std::vector<std::string> kPositive = {"amazing", "breezy", "zesty", "blazing",
+                                            "prized",  "cozy",   "zippy"};
+const std::vector<std::string> kNegative = {"awkward", "clunky", "sickly", "murky",
+                                            "broken",  "bleak",  "tacky"};
 
 struct TextOptions {
     int min_bytes = 0;   // shortest generated document; 0 = max_len / 2
@@ -77,8 +80,8 @@ class TextTask : public Task {
 Dataset TextTask::generate(const TaskConfig& cfg, uint64_t seed) const {
     check_generation_sizes(cfg);
     const int min_bytes = o_.min_bytes > 0 ? std::min(o_.min_bytes, cfg.max_len) : cfg.max_len / 2;
-    // The longest cue is 25 bytes with separators; the cues must fit the shortest document.
-    if (min_bytes / o_.cue_every < o_.margin || 27 * (min_bytes / o_.cue_every + 1) > min_bytes)
+    // The longest cue is 16 bytes with separators; the cues must fit the shortest document.
+    if (min_bytes / o_.cue_every < o_.margin || 18 * (min_bytes / o_.cue_every + 1) > min_bytes)
         throw ConfigError(fmt::format(
             "task.options: documents of {} bytes (min_bytes, or max_len / 2) cannot hold {} "
             "cues with cue_every {} and margin {}; raise task.max_len or cue_every, or lower "

@@ -24,7 +24,7 @@ struct Case {
 };
 
 const Case kCases[] = {{"text", 1000, 2, 0},
-                       {"retrieval", 1000, 2, 0},
+                       {"retrieval", 1200, 2, 0},
                        {"image", 1024, 10, 1024},
                        {"pathfinder", 1024, 2, 1024},
                        {"pathx", 16384, 2, 16384}};
@@ -59,7 +59,8 @@ void check_split(const std::vector<Example>& split, const Case& c, const Task& t
 
 TEST_CASE("generated tasks: deterministic, index-local, balanced, within bounds") {
     for (const Case& c : kCases) {
-        CAPTURE(c.name);
+        const std::string name = c.name;
+        CAPTURE(name);
         const int n = c.fixed_len > 4096 ? 10 : 40;
         TaskConfig cfg = task_config(c.name, n, n / 2 + 3, n / 2, c.max_len);
         auto task = make_task(cfg);
@@ -106,6 +107,11 @@ TEST_CASE("text: documents are readable prose and hold the declared cue balance"
             REQUIRE(((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == ' ' ||
                      ch == '.' || ch == ','));
         CHECK(text.back() == '.');
+        // One 'z' per positive cue, one 'k' per negative cue: the balance is +-margin (2).
+        long z = std::count(text.begin(), text.end(), 'z');
+        long k = std::count(text.begin(), text.end(), 'k');
+        CHECK(z - k == (ex.label ? 2 : -2));
+        CHECK(z + k >= 750 / 40 - 1);
     }
 }
 
@@ -139,7 +145,8 @@ TEST_CASE("generated tasks: a labeler seeing one fixed 10% window is at chance")
     };
     for (const WindowCase& c : {WindowCase{"text", 4000, 2}, WindowCase{"retrieval", 4000, 2},
                                 WindowCase{"image", 1024, 10}, WindowCase{"pathfinder", 1024, 2}}) {
-        CAPTURE(c.name);
+        const std::string name = c.name;
+        CAPTURE(name);
         TaskConfig cfg = task_config(c.name, 3000, 1, 2000, c.max_len);
         auto task = make_task(cfg);
         Dataset d = task->generate(cfg, 11);
@@ -148,9 +155,72 @@ TEST_CASE("generated tasks: a labeler seeing one fixed 10% window is at chance")
             CAPTURE(start);
             double nb = window_naive_bayes_accuracy(d.train, d.test, 257, c.classes, start, 0.1);
             double centroid = window_centroid_accuracy(d.train, d.test, c.classes, start, 0.1);
-            MESSAGE(c.name, " window at ", start, ": naive Bayes ", nb, ", centroid ", centroid);
+            MESSAGE(name, " window at ", start, ": naive Bayes ", nb, ", centroid ", centroid);
             CHECK(nb < chance + 0.05);
             CHECK(centroid < chance + 0.05);
         }
+    }
+}
+
+namespace {
+
+// The accuracy on `test` of "predict 1 when score > threshold", with the threshold that is best
+// on `train` (so the labeler is fitted, not hand-tuned).
+template <typename ScoreFn>
+double threshold_labeler_accuracy(const std::vector<Example>& train,
+                                  const std::vector<Example>& test, ScoreFn score) {
+    std::vector<std::pair<double, int>> s;
+    for (const auto& ex : train) s.push_back({score(ex), ex.label});
+    std::sort(s.begin(), s.end());
+    int ones_above = 0;
+    for (const auto& p : s) ones_above += p.second;
+    int zeros_below = 0, best = ones_above;  // threshold below everything: all predicted 1
+    double threshold = s.empty() ? 0 : s[0].first - 1;
+    for (size_t i = 0; i < s.size(); ++i) {
+        zeros_below += s[i].second == 0;
+        ones_above -= s[i].second;
+        if ((i + 1 == s.size() || s[i + 1].first != s[i].first) && zeros_below + ones_above > best)
+            best = zeros_below + ones_above, threshold = s[i].first;
+    }
+    int correct = 0;
+    for (const auto& ex : test) correct += (score(ex) > threshold) == (ex.label == 1);
+    return double(correct) / double(test.size());
+}
+
+}  // namespace
+
+// Labelers that know each construction, restricted to one 10% window: the cue balance ('z'
+// minus 'k') for text, the overlap of cited initials between the two windows for retrieval.
+TEST_CASE("text and retrieval: construction-aware labelers on one 10% window are near chance") {
+    for (double start : {0.0, 0.45}) {
+        CAPTURE(start);
+        TaskConfig cfg = task_config("text", 3000, 1, 2000, 4000);
+        Dataset d = make_task(cfg)->generate(cfg, 12);
+        double text_acc = threshold_labeler_accuracy(d.train, d.test, [&](const Example& ex) {
+            double balance = 0;
+            for (int32_t t : window_of(ex.tokens, start, 0.1))
+                balance += (t == 'z' + 1) - (t == 'k' + 1);
+            return balance;
+        });
+        TaskConfig rcfg = task_config("retrieval", 3000, 1, 2000, 4000);
+        Dataset r = make_task(rcfg)->generate(rcfg, 12);
+        auto initials = [&](const std::vector<int32_t>& tokens) {
+            std::vector<double> count(26, 0.0);
+            auto w = window_of(tokens, start, 0.1);
+            for (size_t i = 0; i + 1 < w.size(); ++i)
+                if (w[i] == '(' + 1 && w[i + 1] >= 'A' + 1 && w[i + 1] <= 'Z' + 1)
+                    count[size_t(w[i + 1] - 'A' - 1)] += 1;
+            return count;
+        };
+        double retrieval_acc = threshold_labeler_accuracy(r.train, r.test, [&](const Example& ex) {
+            auto a = initials(ex.tokens), b = initials(ex.tokens2);
+            double overlap = 0;
+            for (size_t k = 0; k < 26; ++k) overlap += a[k] * b[k];
+            return overlap;
+        });
+        MESSAGE("window at ", start, ": text cue balance ", text_acc, ", retrieval overlap ",
+                retrieval_acc);
+        CHECK(text_acc < 0.55);
+        CHECK(retrieval_acc < 0.55);
     }
 }
