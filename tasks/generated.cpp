@@ -102,6 +102,15 @@ std::string ascii_image(const std::vector<int32_t>& tokens, int side, int pool) 
     return out;
 }
 
+void truncate_dataset(Dataset& data, int max_len) {
+    const size_t n = size_t(std::max(max_len, 0));
+    for (auto* split : {&data.train, &data.val, &data.test})
+        for (auto& ex : *split) {
+            if (ex.tokens.size() > n) ex.tokens.resize(n);
+            if (ex.tokens2.size() > n) ex.tokens2.resize(n);
+        }
+}
+
 void require_directory(const std::string& path, const std::string& what) {
     std::error_code ec;
     if (!fs::exists(path, ec))

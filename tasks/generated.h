@@ -45,6 +45,9 @@ constexpr int kByteVocabSize = 257;  // 256 byte or pixel values + padding id 0
 // cell being the maximum of a `pool` x `pool` block of pixels (pool > 1 shrinks large images).
 std::string ascii_image(const std::vector<int32_t>& tokens, int side, int pool = 1);
 
+// Truncates every sequence of every split to max_len tokens (loaders of fixed-size images).
+void truncate_dataset(Dataset& data, int max_len);
+
 // DataError "<path>: directory not found" (or not a directory) unless path is a directory.
 void require_directory(const std::string& path, const std::string& what);
 // DataError unless path is a readable regular file.

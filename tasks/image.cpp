@@ -127,6 +127,7 @@ class ImageTask : public Task {
     explicit ImageTask(ImageOptions o) : o_(o) {}
     int num_classes() const override { return 10; }
     int vocab_size() const override { return kByteVocabSize; }
+    int fixed_length() const override { return kCifarPixels; }
     Dataset generate(const TaskConfig& cfg, uint64_t seed) const override {
         if (cfg.max_len < kCifarPixels)
             throw ConfigError(fmt::format("task.max_len: {} is shorter than an image ({} pixels)",
@@ -167,9 +168,7 @@ Dataset ImageTask::load(const TaskConfig& cfg) const {
     all.resize(all.size() - n_val);
     d.train = std::move(all);
     d.test = read_cifar_batch((root / "test_batch.bin").string());
-    for (auto* split : {&d.train, &d.val, &d.test})
-        for (auto& ex : *split)
-            if (ex.tokens.size() > size_t(cfg.max_len)) ex.tokens.resize(size_t(cfg.max_len));
+    truncate_dataset(d, cfg.max_len);
     return d;
 }
 

@@ -73,6 +73,7 @@ class PathfinderTask : public Task {
     PathfinderTask(const char* name, PathfinderGeometry g) : name_(name), g_(g) {}
     int num_classes() const override { return 2; }
     int vocab_size() const override { return kByteVocabSize; }
+    int fixed_length() const override { return g_.side * g_.side; }
     Dataset generate(const TaskConfig& cfg, uint64_t seed) const override {
         const int pixels = g_.side * g_.side;
         if (cfg.max_len < pixels)
@@ -106,9 +107,7 @@ class PathfinderTask : public Task {
         d.train.assign(all.begin(), all.begin() + std::ptrdiff_t(a));
         d.val.assign(all.begin() + std::ptrdiff_t(a), all.begin() + std::ptrdiff_t(b));
         d.test.assign(all.begin() + std::ptrdiff_t(b), all.end());
-        for (auto* split : {&d.train, &d.val, &d.test})
-            for (auto& ex : *split)
-                if (ex.tokens.size() > size_t(cfg.max_len)) ex.tokens.resize(size_t(cfg.max_len));
+        truncate_dataset(d, cfg.max_len);
         return d;
     }
     void write(const Dataset& data, const std::string& dir) const override {
