@@ -2,6 +2,7 @@
 // dataset's file format (--out), or print examples readably (--preview N).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -30,7 +31,20 @@ int data_command(const DataOptions& o) {
     if (o.out.empty() && o.preview == 0)
         throw ConfigError(
             "data: give --out DIR to write the files, or --preview N to print examples");
+    // Previewing generated data needs only the first N train examples, which do not depend on
+    // the split sizes (generation is in order or index-local), so generate only those.
+    if (o.out.empty() && cfg.task.data_dir.empty()) {
+        cfg.task.n_train = std::min(cfg.task.n_train, o.preview);
+        cfg.task.n_val = cfg.task.n_test = 1;
+    }
     auto task = make_task(cfg.task);
+    // Image tasks need max_len >= their pixel count; without a config file or an explicit
+    // task.max_len, use the image size instead of the generic default.
+    const bool max_len_given =
+        !o.config.empty() || std::any_of(o.overrides.begin(), o.overrides.end(), [](const auto& s) {
+            return s.rfind("task.max_len=", 0) == 0;
+        });
+    if (!max_len_given && task->fixed_length() > 0) cfg.task.max_len = task->fixed_length();
     Dataset data = load_or_generate(*task, cfg.task, cfg.seed);
     if (o.preview > 0) {
         for (int i = 0; i < o.preview && i < int(data.train.size()); ++i)

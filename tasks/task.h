@@ -39,6 +39,8 @@ class Task {
     virtual int num_classes() const = 0;
     virtual int vocab_size() const = 0;  // including padding id 0
     virtual bool is_pair() const { return false; }
+    // The length of every example when the format fixes it (images: side * side), else 0.
+    virtual int fixed_length() const { return 0; }
     // Deterministic from seed: same seed and config, same examples in the same order.
     virtual Dataset generate(const TaskConfig& cfg, uint64_t seed) const = 0;
     // Reads the real dataset format under cfg.data_dir; throws DataError / IoError.
