@@ -7,11 +7,12 @@
 
 #include "commands.h"
 #include "core/errors.h"
+#include "report/build_info.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"xformer-bench: Long Range Arena style benchmarks for efficient transformers"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", std::string(XB_VERSION) + " (" + XB_GIT_COMMIT + ")");
+    app.set_version_flag("--version", std::string(xb::kVersion) + " (" + xb::kGitCommit + ")");
     std::map<CLI::App*, xb::app::Runner> runners;
     for (auto setup :
          {xb::app::setup_run, xb::app::setup_speed, xb::app::setup_list, xb::app::setup_data,

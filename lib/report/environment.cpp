@@ -1,6 +1,8 @@
 // Environment capture for reports; see environment.h.
 #include "report/environment.h"
 
+#include "report/build_info.h"
+
 #include <omp.h>
 #include <unistd.h>
 
@@ -31,7 +33,7 @@ nlohmann::json environment_json() {
         {"cores", std::thread::hardware_concurrency()},
         {"threads", omp_get_max_threads()},
         {"compiler", std::string("g++ ") + __VERSION__},
-        {"build_type", XB_BUILD_TYPE},
+        {"build_type", kBuildType},
 #ifdef __AVX512F__
         {"simd", "avx512"},
 #elif defined(__AVX2__)
@@ -39,8 +41,8 @@ nlohmann::json environment_json() {
 #else
         {"simd", "baseline"},
 #endif
-        {"version", XB_VERSION},
-        {"git_commit", XB_GIT_COMMIT},
+        {"version", kVersion},
+        {"git_commit", kGitCommit},
         {"hostname", host},
     };
 }

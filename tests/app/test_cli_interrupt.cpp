@@ -28,7 +28,8 @@ TEST_CASE("cli: SIGINT writes an interrupted report and exits 130") {
               "model.layers=1", "--set", "train.batch_size=4", (char*)nullptr);
         _exit(127);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    // Long enough for the child to start and install its handler even on a loaded machine.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
     kill(pid, SIGINT);
     int status = 0;
     waitpid(pid, &status, 0);
