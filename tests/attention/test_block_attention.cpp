@@ -14,6 +14,7 @@
 #include "attention/block_attention.h"
 #include "attention/pattern_attention.h"
 #include "core/rng.h"
+#include "support/gradcheck.h"
 
 using namespace xb;
 
@@ -244,20 +245,9 @@ TEST_CASE("block attention: naive backward matches central finite differences") 
     block_attention_backward_naive(grad.data(), grad.data() + C, grad.data() + 2 * C, c.ld,
                                    r.data(), c.ldo, qkv.data(), qkv.data() + C, qkv.data() + 2 * C,
                                    c.ld, c.lengths.data(), c.dims, c.params, &p);
-    double worst = 0.0;
-    size_t worst_at = 0;
-    for (size_t i = 0; i < qkv.size(); ++i) {
-        const double h = 1e-5, x0 = qkv[i];
-        qkv[i] = x0 + h;
-        const double up = loss(qkv);
-        qkv[i] = x0 - h;
-        const double down = loss(qkv);
-        qkv[i] = x0;
-        const double e = std::fabs((up - down) / (2 * h) - grad[i]);
-        if (e > worst) worst = e, worst_at = i;
-    }
-    INFO("worst coordinate " << worst_at << " (row " << worst_at / c.ld << ")");
-    CHECK(worst < 1e-7);
+    const auto fd = xb::test::worst_central_difference(qkv, loss, grad, 1e-5);
+    INFO("worst coordinate " << fd.at << " (row " << fd.at / c.ld << ")");
+    CHECK(fd.worst < 1e-7);
 }
 
 TEST_CASE("block attention: backward accumulates, runs are bitwise reproducible") {

@@ -28,6 +28,24 @@ double max_abs_diff(const Tensor& a, const std::vector<double>& ref) {
     return worst;
 }
 
+DoubleFdResult worst_central_difference(
+    std::vector<double>& x, const std::function<double(const std::vector<double>&)>& loss,
+    const std::vector<double>& grad, double h, const std::function<bool(size_t)>& skip) {
+    DoubleFdResult r;
+    for (size_t i = 0; i < x.size(); ++i) {
+        if (skip && skip(i)) continue;
+        const double x0 = x[i];
+        x[i] = x0 + h;
+        const double up = loss(x);
+        x[i] = x0 - h;
+        const double down = loss(x);
+        x[i] = x0;
+        const double e = std::fabs((up - down) / (2 * h) - grad[i]);
+        if (e > r.worst) r.worst = e, r.at = i;
+    }
+    return r;
+}
+
 static double weighted_sum(const Tensor& y, const Tensor& r) {
     double acc = 0;
     for (int64_t i = 0; i < y.numel(); ++i) acc += double(y.data()[i]) * double(r.data()[i]);

@@ -31,6 +31,17 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float scale = 1.0f);
 bool gradcheck(const std::function<Var(const std::vector<Var>&)>& f, const std::vector<Var>& inputs,
                const GradcheckOptions& opt = {});
 
+// Central differences of a double-precision loss at every coordinate of x (restored after use),
+// compared with grad; returns the largest |numeric - grad| and where. skip(i) == true leaves a
+// coordinate out (e.g. one on a kink). Used for the naive double references of fused kernels.
+struct DoubleFdResult {
+    double worst = 0.0;
+    size_t at = 0;
+};
+DoubleFdResult worst_central_difference(
+    std::vector<double>& x, const std::function<double(const std::vector<double>&)>& loss,
+    const std::vector<double>& grad, double h, const std::function<bool(size_t)>& skip = nullptr);
+
 // Max |a - b| over all elements (shapes must match).
 double max_abs_diff(const Tensor& a, const Tensor& b);
 // Max |a - ref| against a double-precision reference of the same number of elements.
