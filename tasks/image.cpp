@@ -98,10 +98,15 @@ std::vector<uint8_t> render_shape(Rng& rng, int k, const ImageOptions& o) {
     const double cx = reach + rng.uniform() * (kCifarSide - 2 * reach);
     const double cy = reach + rng.uniform() * (kCifarSide - 2 * reach);
     const double angle = rng.uniform() * 2 * M_PI, ca = std::cos(angle), sa = std::sin(angle);
-    int bg = int(rng.uniform_int(0, 255));
-    int fg;
-    do fg = int(rng.uniform_int(0, 255));
-    while (std::abs(fg - bg) < o.min_contrast);
+    // Background among the levels that leave room for the contrast, then the foreground
+    // uniformly among the levels at least min_contrast away (no rejection loop: with a contrast
+    // above 128, mid-grey backgrounds have no valid foreground).
+    const int c = o.min_contrast, side = 256 - c;  // levels in [0, 255 - c] and in [c, 255]
+    int bg = int(rng.uniform_int(0, c <= 128 ? 255 : 2 * side - 1));
+    if (c > 128 && bg >= side) bg += c - side;
+    const int below = std::max(0, bg - c + 1), above = std::max(0, 256 - bg - c);
+    const int pick_fg = int(rng.uniform_int(0, below + above - 1));
+    const int fg = pick_fg < below ? pick_fg : bg + c + (pick_fg - below);
     const double noise = rng.uniform() * o.max_noise;
 
     std::vector<uint8_t> px(kCifarPixels);

@@ -227,3 +227,26 @@ TEST_CASE("text and retrieval: construction-aware labelers on one 10% window are
         CHECK(retrieval_acc < 0.55);
     }
 }
+
+TEST_CASE("image: foreground and background keep min_contrast, also above 128") {
+    // Contrasts above 128 leave mid-grey backgrounds without a valid foreground; the generator
+    // must still terminate and keep the contrast. Without noise, the darkest and brightest
+    // pixels of an image are its two levels (anti-aliased edges lie between them).
+    for (int contrast : {64, 129, 200, 255}) {
+        CAPTURE(contrast);
+        TaskConfig cfg =
+            task_config("image", 40, 1, 1, 1024, {{"min_contrast", contrast}, {"max_noise", 0}});
+        Dataset d = make_task(cfg)->generate(cfg, 7);
+        int lowest_bg = 255, highest_bg = 0;
+        for (const auto& ex : d.train) {
+            auto [lo, hi] = std::minmax_element(ex.tokens.begin(), ex.tokens.end());
+            CHECK(*hi - *lo >= contrast);
+            // The top-left pixel is background (shapes stay on the canvas, radius <= 15).
+            int bg = ex.tokens[0] - 1;
+            lowest_bg = std::min(lowest_bg, bg);
+            highest_bg = std::max(highest_bg, bg);
+        }
+        CHECK(lowest_bg <= 255 - contrast);  // both polarities occur
+        CHECK(highest_bg >= contrast);
+    }
+}
