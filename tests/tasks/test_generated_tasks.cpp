@@ -250,3 +250,19 @@ TEST_CASE("image: foreground and background keep min_contrast, also above 128") 
         CHECK(highest_bg >= contrast);
     }
 }
+
+TEST_CASE("image: polarity light and dark fix which level is the shape") {
+    for (const char* polarity : {"light", "dark"}) {
+        CAPTURE(polarity);
+        TaskConfig cfg =
+            task_config("image", 30, 1, 1, 1024, {{"polarity", polarity}, {"max_noise", 0}});
+        Dataset d = make_task(cfg)->generate(cfg, 5);
+        for (const auto& ex : d.train) {
+            auto [lo, hi] = std::minmax_element(ex.tokens.begin(), ex.tokens.end());
+            // The top-left pixel is background: the darkest level for light shapes.
+            CHECK(ex.tokens[0] == (std::string(polarity) == "light" ? *lo : *hi));
+        }
+    }
+    CHECK_THROWS_AS(make_task(task_config("image", 1, 1, 1, 1024, {{"polarity", "grey"}})),
+                    ConfigError);
+}
