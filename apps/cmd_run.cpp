@@ -29,7 +29,17 @@ struct RunOptions {
     bool quiet = false;
 };
 
-void on_signal(int) { g_stop_requested = true; }
+// The first SIGINT/SIGTERM asks the trainer to stop after the current step (a report with
+// status "interrupted" follows); a second one ends the process at once, without a report, for
+// when the first cannot be honoured soon (for example during a long data generation).
+void on_signal(int sig) {
+    if (g_stop_requested) {
+        std::signal(sig, SIG_DFL);
+        std::raise(sig);
+        return;
+    }
+    g_stop_requested = true;
+}
 
 std::string percent(const std::optional<double>& v) {
     return v ? fmt::format("{:.2f}%", 100.0 * *v) : "n/a";

@@ -45,3 +45,40 @@ TEST_CASE("cli: SIGINT writes an interrupted report and exits 130") {
     CHECK(j["history"].back()["step"] == j["steps"]);
     CHECK(!j["metrics"]["test_accuracy"].is_null());
 }
+
+TEST_CASE("cli: a second SIGINT ends the run at once, even during data generation") {
+    const char* bin = std::getenv("XB_BINARY");
+    REQUIRE(bin != nullptr);
+    std::string dir = xb::test::temp_dir("interrupt2");
+    std::string report = dir + "/r.json";
+    pid_t pid = fork();
+    if (pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        // Generating a million pathfinder images takes far longer than this test waits.
+        execl(bin, bin, "run", "--quiet", "--threads", "1", "--report", report.c_str(), "--set",
+              "task.name=\"pathfinder\"", "--set", "task.max_len=1024", "--set",
+              "task.n_train=1000000", (char*)nullptr);
+        _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    kill(pid, SIGINT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto start = std::chrono::steady_clock::now();
+    kill(pid, SIGINT);
+    // Poll for up to 5 s; a child still generating then is killed and the test fails.
+    int status = 0;
+    pid_t done = 0;
+    while ((done = waitpid(pid, &status, WNOHANG)) == 0 &&
+           std::chrono::steady_clock::now() - start < std::chrono::seconds(5))
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        FAIL("the second SIGINT did not end the run within 5 s");
+    }
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGINT);
+    CHECK(waited < 5.0);
+    CHECK_FALSE(std::filesystem::exists(report));
+}
