@@ -9,25 +9,43 @@
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "config/run_config.h"
 #include "support/run_binary.h"
 
-TEST_CASE("cli: SIGINT writes an interrupted report and exits 130") {
+namespace {
+
+// Starts `xformer-bench run --quiet --threads 1 --report REPORT` plus one `--set` per override in
+// a child process (stdout discarded) and returns its pid.
+pid_t start_run(const std::string& report, const std::vector<std::string>& overrides) {
     const char* bin = std::getenv("XB_BINARY");
     REQUIRE(bin != nullptr);
-    std::string dir = xb::test::temp_dir("interrupt");
-    std::string report = dir + "/r.json";
+    std::vector<std::string> args = {bin, "run", "--quiet", "--threads", "1", "--report", report};
+    for (const auto& o : overrides) {
+        args.push_back("--set");
+        args.push_back(o);
+    }
     pid_t pid = fork();
     if (pid == 0) {
         freopen("/dev/null", "w", stdout);
-        execl(bin, bin, "run", "--quiet", "--threads", "1", "--report", report.c_str(), "--set",
-              "train.steps=1000000", "--set", "task.n_train=64", "--set", "task.n_val=8", "--set",
-              "task.n_test=8", "--set", "task.max_len=40", "--set",
-              "task.options={\"min_length\":8,\"max_length\":40}", "--set", "model.dim=16", "--set",
-              "model.layers=1", "--set", "train.batch_size=4", (char*)nullptr);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        execv(bin, argv.data());
         _exit(127);
     }
+    return pid;
+}
+
+}  // namespace
+
+TEST_CASE("cli: SIGINT writes an interrupted report and exits 130") {
+    std::string report = xb::test::temp_dir("interrupt") + "/r.json";
+    pid_t pid = start_run(
+        report, {"train.steps=1000000", "task.n_train=64", "task.n_val=8", "task.n_test=8",
+                 "task.max_len=40", "task.options={\"min_length\":8,\"max_length\":40}",
+                 "model.dim=16", "model.layers=1", "train.batch_size=4"});
     // Long enough for the child to start and install its handler even on a loaded machine.
     std::this_thread::sleep_for(std::chrono::milliseconds(2000));
     kill(pid, SIGINT);
@@ -47,19 +65,10 @@ TEST_CASE("cli: SIGINT writes an interrupted report and exits 130") {
 }
 
 TEST_CASE("cli: a second SIGINT ends the run at once, even during data generation") {
-    const char* bin = std::getenv("XB_BINARY");
-    REQUIRE(bin != nullptr);
-    std::string dir = xb::test::temp_dir("interrupt2");
-    std::string report = dir + "/r.json";
-    pid_t pid = fork();
-    if (pid == 0) {
-        freopen("/dev/null", "w", stdout);
-        // Generating a million pathfinder images takes far longer than this test waits.
-        execl(bin, bin, "run", "--quiet", "--threads", "1", "--report", report.c_str(), "--set",
-              "task.name=\"pathfinder\"", "--set", "task.max_len=1024", "--set",
-              "task.n_train=1000000", (char*)nullptr);
-        _exit(127);
-    }
+    std::string report = xb::test::temp_dir("interrupt2") + "/r.json";
+    // Generating a million pathfinder images takes far longer than this test waits.
+    pid_t pid = start_run(
+        report, {"task.name=\"pathfinder\"", "task.max_len=1024", "task.n_train=1000000"});
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     kill(pid, SIGINT);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
