@@ -8,6 +8,7 @@ kernels), with the same default options as xformer-bench. Needs Debian's python3
 (`apt-get install -y python3-torch`; not needed by the build or the tests).
 
     /usr/bin/python3 scripts/pytorch_speed.py --variants full,linear --lengths 1024,4096 --steps 3
+    /usr/bin/python3 scripts/pytorch_speed.py --check   # mechanisms against masked full attention
 """
 import argparse
 import math
@@ -183,6 +184,37 @@ def measure(variant, length, batch, steps, opts):
     return statistics.median(times)
 
 
+def self_check():
+    """Each mechanism against masked full attention or its exact limit; returns the failures."""
+    torch.manual_seed(0)
+    t = 96
+    q, k, v = (torch.randn(2, 4, t, 32) * 0.3 for _ in range(3))
+    full = softmax_attention(q, k, v)
+    i = torch.arange(t)
+    band = (i.view(-1, 1) - i.view(1, -1)).abs() <= 16
+    blocks = (i.view(-1, 1) // 40) == (i.view(1, -1) // 40)
+    mk = lambda variant, opts: Attention(variant, 128, 4, t, opts)
+    cases = [
+        ("local, block >= T", mk("local", {"block": 200}).mix_local(q, k, v), full, 1e-5),
+        ("local, block 40", mk("local", {"block": 40}).mix_local(q, k, v),
+         softmax_attention(q, k, v, blocks), 1e-5),
+        ("sliding, window 2T", mk("sliding", {"window": 2 * t}).mix_sliding(q, k, v), full, 1e-5),
+        ("sliding, window 32", mk("sliding", {"window": 32}).mix_sliding(q, k, v),
+         softmax_attention(q, k, v, band), 1e-5),
+        ("nystrom, m = T", mk("nystrom", {"landmarks": t, "pinv_iterations": 20}).mix_nystrom(q, k, v),
+         full, 1e-3),
+        ("performer, 4096 features", mk("performer", {"features": 4096}).mix_performer(q, k, v),
+         full, 5e-3),
+    ]
+    failures = []
+    for name, got, want, tol in cases:
+        err = (got - want).abs().max().item()
+        print(f"check {name}: max error {err:.2e} (tolerance {tol:.0e})")
+        if not err <= tol:
+            failures.append(name)
+    return failures
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--variants", default="full,linear")
@@ -192,8 +224,13 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--set", action="append", default=[], metavar="VARIANT.OPTION=VALUE",
                    help="override an option, e.g. local.block=128")
+    p.add_argument("--check", action="store_true",
+                   help="check the mechanisms against masked full attention, then exit")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    if a.check:
+        failures = self_check()
+        sys.exit(f"failed: {', '.join(failures)}" if failures else 0)
     opts = {v: dict(o) for v, o in DEFAULTS.items()}
     for s in a.set:
         key, _, value = s.partition("=")
