@@ -3,12 +3,13 @@
 // Generated construction: one of 10 shape/texture classes (disk, ring, square, square outline,
 // triangle, plus, striped disk, checkered square, two dots, bar) drawn with 4x4 supersampling at a
 // random position, scale, rotation, foreground/background intensity (contrast at least
-// min_contrast; option polarity: any, light = shape brighter, dark) plus Gaussian pixel noise. The
-// class is a 2-D property: in the 1-D sequence, pixels that are vertical neighbours lie 32 tokens
-// apart, and a fixed 10% window (about 3 rows) sees at most a slice of the shape. Loading: CIFAR-10
-// binary batches converted to grayscale as LRA does; train = the first 90% of data_batch_1..5
-// (45,000), val = the last 10% (5,000), test = test_batch.bin (10,000); n_* are ignored when
-// loading.
+// min_contrast; option polarity: any, light = shape brighter, dark) plus Gaussian pixel noise.
+// The class is a 2-D property: in the 1-D sequence, pixels that are vertical neighbours lie 32
+// tokens apart, and a fixed 10% window (about 3 rows) sees at most a slice of the shape.
+//
+// Loading: CIFAR-10 binary batches converted to grayscale as LRA does; train = the first 90% of
+// data_batch_1..5 (45,000), val = the last 10% (5,000), test = test_batch.bin (10,000); n_* are
+// ignored when loading.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -37,9 +38,9 @@ const char* const kClassNames[10] = {"disk",     "ring", "square",       "square
 struct ImageOptions {
     double min_radius = 6;  // shape radius in pixels
     double max_radius = 13;
-    int min_contrast = 64;         // |foreground - background|
-    double max_noise = 12;         // noise standard deviation drawn from [0, max_noise]
-    std::string polarity = "any";  // any | light (shape brighter than ground) | dark
+    int min_contrast = 64;  // |foreground - background|
+    double max_noise = 12;  // noise standard deviation drawn from [0, max_noise]
+    enum class Polarity { any, light, dark } polarity = Polarity::any;  // light: shape brighter
 };
 
 ImageOptions read_options(const nlohmann::json& options) {
@@ -49,7 +50,10 @@ ImageOptions read_options(const nlohmann::json& options) {
     o.max_radius = r.get_double("max_radius", o.max_radius);
     o.min_contrast = r.get_int("min_contrast", o.min_contrast);
     o.max_noise = r.get_double("max_noise", o.max_noise);
-    o.polarity = r.get_choice("polarity", o.polarity, {"any", "light", "dark"});
+    const std::string polarity = r.get_choice("polarity", "any", {"any", "light", "dark"});
+    o.polarity = polarity == "light"  ? ImageOptions::Polarity::light
+                 : polarity == "dark" ? ImageOptions::Polarity::dark
+                                      : ImageOptions::Polarity::any;
     r.finish();
     if (!(o.min_radius >= 2 && o.min_radius <= o.max_radius && o.max_radius <= 15))
         throw ConfigError(fmt::format(
@@ -109,7 +113,9 @@ std::vector<uint8_t> render_shape(Rng& rng, int k, const ImageOptions& o) {
     const int below = std::max(0, bg - c + 1), above = std::max(0, 256 - bg - c);
     const int pick_fg = int(rng.uniform_int(0, below + above - 1));
     int fg = pick_fg < below ? pick_fg : bg + c + (pick_fg - below);
-    if ((o.polarity == "light" && fg < bg) || (o.polarity == "dark" && fg > bg)) std::swap(fg, bg);
+    if ((o.polarity == ImageOptions::Polarity::light && fg < bg) ||
+        (o.polarity == ImageOptions::Polarity::dark && fg > bg))
+        std::swap(fg, bg);
     const double noise = rng.uniform() * o.max_noise;
 
     std::vector<uint8_t> px(kCifarPixels);
