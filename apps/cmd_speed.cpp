@@ -50,11 +50,19 @@ int speed_child(const SpeedOptions& o, const RunConfig& base) {
     return 0;
 }
 
+// The line that heads every speed table: what ran it.
+void print_machine(const nlohmann::json& env) {
+    fmt::print("cpu: {}, simd: {}, threads: {}\n", env["cpu"].get<std::string>(),
+               env["simd"].get<std::string>(), env["threads"].get<int>());
+}
+
 // `--kernel`: forward and backward of the fused full-attention kernel at each length, with
 // B = --batch and H, D from the config's model, against the sgemm peak of this machine.
 int kernel_speed_command(const SpeedOptions& o, const RunConfig& cfg) {
     std::vector<int> lengths = split_int_list(o.lengths, "--lengths");
     const int H = cfg.model.heads, D = cfg.model.dim / cfg.model.heads;
+    const nlohmann::json env = environment_json();
+    print_machine(env);
     const double peak = measure_sgemm_gflops(2048, 5);
     fmt::print("sgemm 2048x2048x2048: {:.1f} GFLOP/s\n", peak);
     fmt::print("{:>6} {:>10} {:>10} {:>9} {:>9} {:>9} {:>8}\n", "length", "forward_s", "backward_s",
@@ -72,7 +80,7 @@ int kernel_speed_command(const SpeedOptions& o, const RunConfig& cfg) {
                              {"sgemm_gflops", peak},
                              {"flops", "forward 4*B*H*T^2*D, backward 10*B*H*T^2*D"},
                              {"records", records},
-                             {"environment", environment_json()}});
+                             {"environment", env}});
     fmt::print("wrote {}\n", path);
     return 0;
 }
@@ -105,6 +113,8 @@ int speed_command(const SpeedOptions& o) {
                    "--steps", std::to_string(o.steps), "--warmup", std::to_string(o.warmup)});
 
     std::vector<SpeedResult> results;
+    const nlohmann::json env = environment_json();
+    print_machine(env);
     fmt::print("{:<12} {:>6} {:>10} {:>9} {:>11} {:>10} {:>10} {:>8} {:>8}\n", "variant", "length",
                "step_s", "steps/s", "tokens/s", "tensor_GB", "rss_GB", "speedup", "mem_x");
     for (const auto& v : variants) {
@@ -150,7 +160,7 @@ int speed_command(const SpeedOptions& o) {
                              {"isolation", "one child process per (variant, length)"},
                              {"config", to_json(base)},
                              {"records", records},
-                             {"environment", environment_json()}});
+                             {"environment", env}});
     fmt::print("wrote {}\n", path);
     return 0;
 }

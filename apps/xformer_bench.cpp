@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "core/errors.h"
+#include "core/simd_target.h"
 #include "report/build_info.h"
 
 int main(int argc, char** argv) {
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
+        xb::apply_simd_override_from_env();
         for (auto& [sub, runner] : runners)
             if (sub->parsed()) return runner();
     } catch (const xb::UserError& e) {

@@ -4,7 +4,7 @@
 set -euo pipefail
 # chromium: scripts/check_html.sh renders the HTML report in it (part of scripts/test.sh).
 packages=(g++ cmake ninja-build git libcli11-dev nlohmann-json3-dev libfmt-dev doctest-dev
-          libdnnl-dev libpng-dev chromium)
+          libdnnl-dev libpng-dev libhwy-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

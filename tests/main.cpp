@@ -1,3 +1,21 @@
 // The single doctest binary; tests live beside it in folders that mirror lib/ and tasks/.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+// XB_SIMD selects the SIMD target the kernels run on, as in the CLI; CTest runs the suite once
+// per target (CMakeLists.txt). A target this CPU lacks is skipped with exit code 77.
+#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
+
+#include <cstdio>
+
+#include "core/errors.h"
+#include "core/simd_target.h"
+
+int main(int argc, char** argv) {
+    try {
+        xb::apply_simd_override_from_env();
+    } catch (const xb::ConfigError& e) {
+        std::fprintf(stderr, "skipped: %s\n", e.what());
+        return 77;
+    }
+    std::fprintf(stderr, "simd target: %s\n", xb::current_simd_target().c_str());
+    return doctest::Context(argc, argv).run();
+}

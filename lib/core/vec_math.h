@@ -10,10 +10,6 @@
 
 namespace xb {
 
-// Instantiated on 64-byte vectors by attention_microkernels.h; without AVX-512 GCC would note
-// that this changes the (irrelevant, inline-only) ABI.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"
 namespace detail {
 constexpr float kExpLog2e = 1.44269504088896341f;
 constexpr float kExpLn2Hi = 0.693359375f;  // few mantissa bits, so n * kExpLn2Hi is exact
@@ -23,8 +19,8 @@ constexpr float kExpMax = 88.72283935546875f;  // first float with exp(x) > FLT_
 constexpr float kExpRound = 12582912.0f;       // 1.5 * 2^23: adding it rounds to an integer
 constexpr int32_t kExpRoundBits = 0x4B400000;  // bit pattern of kExpRound
 
-// exp(r) for |r| <= ln(2)/2: minimax polynomial (Cephes expf coefficients). V is float or a
-// GCC float vector type (attention_microkernels.h uses the same steps on explicit vectors).
+// exp(r) for |r| <= ln(2)/2: minimax polynomial (Cephes expf coefficients). The SIMD kernels
+// take the same steps on Highway vectors (core/vec_math-inl.h).
 template <class V>
 inline V exp_reduced(const V& r) {
     V p = 1.9875691500e-4f * r + 1.3981999507e-3f;
@@ -45,7 +41,6 @@ inline V exp_split(const V& xc, V& t) {
     return r - n * kExpLn2Lo;
 }
 }  // namespace detail
-#pragma GCC diagnostic pop
 
 // exp(x) for float x. exp(-inf) = 0, exp(x < ~-87.34) = 0 (flushed instead of subnormal),
 // exp(x > ~88.72) = +inf, exp(NaN) = NaN. Branch-free so that it vectorises. The selects are

@@ -1,6 +1,8 @@
 // Environment capture for reports; see environment.h.
 #include "report/environment.h"
 
+#include "core/simd_target.h"
+
 #include "report/build_info.h"
 
 #include <omp.h>
@@ -34,13 +36,7 @@ nlohmann::json environment_json() {
         {"threads", omp_get_max_threads()},
         {"compiler", std::string("g++ ") + __VERSION__},
         {"build_type", kBuildType},
-#ifdef __AVX512F__
-        {"simd", "avx512"},
-#elif defined(__AVX2__)
-        {"simd", "avx2"},
-#else
-        {"simd", "baseline"},
-#endif
+        {"simd", current_simd_target()},
         {"version", kVersion},
         {"git_commit", kGitCommit},
         {"hostname", host},

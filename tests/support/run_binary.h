@@ -10,8 +10,9 @@ struct CommandResult {
     std::string out, err;
 };
 
-// args are appended to the binary path as one shell string (quote as needed).
-CommandResult run_xformer_bench(const std::string& args);
+// args are appended to the binary path as one shell string (quote as needed); env, if given,
+// is a list of NAME=value words set for that one command.
+CommandResult run_xformer_bench(const std::string& args, const std::string& env = "");
 // A fresh empty temporary directory for one test.
 std::string temp_dir(const std::string& name);
 // Writes text to path.

@@ -1,0 +1,81 @@
+// exp for Highway vectors: the steps of core/vec_math.h (Cody-Waite reduction, degree-6
+// polynomial, flush below ~-87.34, NaN kept) written once for every SIMD target. Included by
+// the per-target kernel files after <hwy/highway.h>, inside their foreach_target pass; the
+// guard below toggles per target as Highway's -inl.h convention requires.
+#if defined(XB_CORE_VEC_MATH_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef XB_CORE_VEC_MATH_INL_H_
+#undef XB_CORE_VEC_MATH_INL_H_
+#else
+#define XB_CORE_VEC_MATH_INL_H_
+#endif
+
+#include <hwy/highway.h>
+
+#include "core/vec_math.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace xb {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Returns r with x = n ln2 + r for clamped xc, and t whose low mantissa bits hold n.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ExpReduce(D d, V xc, V& t) {
+    using namespace xb::detail;
+    const V round = hn::Set(d, kExpRound);
+    t = hn::MulAdd(xc, hn::Set(d, kExpLog2e), round);
+    const V n = hn::Sub(t, round);
+    const V r = hn::NegMulAdd(n, hn::Set(d, kExpLn2Hi), xc);
+    return hn::NegMulAdd(n, hn::Set(d, kExpLn2Lo), r);
+}
+
+// exp(r) for |r| <= ln(2)/2 (the polynomial of vec_math.h's exp_reduced).
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ExpPolynomial(D d, V r) {
+    V p = hn::MulAdd(hn::Set(d, 1.9875691500e-4f), r, hn::Set(d, 1.3981999507e-3f));
+    p = hn::MulAdd(p, r, hn::Set(d, 8.3334519073e-3f));
+    p = hn::MulAdd(p, r, hn::Set(d, 4.1665795894e-2f));
+    p = hn::MulAdd(p, r, hn::Set(d, 1.6666665459e-1f));
+    p = hn::MulAdd(p, r, hn::Set(d, 5.0000001201e-1f));
+    return hn::Add(hn::MulAdd(p, hn::Mul(r, r), r), hn::Set(d, 1.0f));
+}
+
+// exp(x) for softmax arguments x <= 0; positive x count as 0, NaN stays NaN.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ExpNonpositive(D d, V x) {
+    using namespace xb::detail;
+    const hn::RebindToSigned<D> di;
+    const V lo = hn::Set(d, kExpMin), zero = hn::Zero(d);
+    V xc = hn::IfThenElse(x < lo, lo, x);  // NaN fails both tests and flows through
+    xc = hn::IfThenElse(zero < xc, zero, xc);
+    V t;
+    const V p = ExpPolynomial(d, ExpReduce(d, xc, t));
+    const auto bits =
+        hn::ShiftLeft<23>(hn::Sub(hn::BitCast(di, t), hn::Set(di, kExpRoundBits - 127)));
+    return hn::IfThenZeroElse(x < lo, hn::Mul(p, hn::BitCast(d, bits)));
+}
+
+// exp(x) for any float: 0 below ~-87.34, +inf above ~88.72, NaN stays NaN.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V Exp(D d, V x) {
+    using namespace xb::detail;
+    const hn::RebindToSigned<D> di;
+    const V lo = hn::Set(d, kExpMin), hi = hn::Set(d, kExpMax);
+    V xc = hn::IfThenElse(x < lo, lo, x);
+    xc = hn::IfThenElse(hi < xc, hi, xc);
+    V t;
+    const V p = ExpPolynomial(d, ExpReduce(d, xc, t));
+    // 2^n, n in [-126, 128], as two normal factors so that n = 128 still overflows to inf.
+    const auto n = hn::Sub(hn::BitCast(di, t), hn::Set(di, kExpRoundBits));
+    const auto half = hn::ShiftRight<1>(n);
+    const auto bias = hn::Set(di, 127);
+    const V s1 = hn::BitCast(d, hn::ShiftLeft<23>(hn::Add(half, bias)));
+    const V s2 = hn::BitCast(d, hn::ShiftLeft<23>(hn::Add(hn::Sub(n, half), bias)));
+    return hn::IfThenZeroElse(x < lo, hn::Mul(hn::Mul(p, s1), s2));
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace xb
+HWY_AFTER_NAMESPACE();
+
+#endif  // XB_CORE_VEC_MATH_INL_H_
