@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "attention/block_attention_tiles.h"
-#include "core/tensor.h"
+#include "core/thread_scratch.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "attention/block_attention_kernels.cpp"
@@ -213,16 +213,6 @@ void BackwardTile(const AttentionCall& c, const BackwardInputs& g, const QueryTi
     for (int i = 0; i < t.nq; ++i)
         for (int d = 0; d < D; ++d) dq_rows[i * ld_grad + d] += c.params.scale * dqt[d * kBq + i];
 }
-
-// Per-thread scratch from the tracked pool: `floats` per thread, each slice 64-byte aligned.
-struct ThreadScratch {
-    size_t per_thread;
-    Tensor storage;
-    ThreadScratch(int threads, size_t floats)
-        : per_thread((floats + 15) / 16 * 16),
-          storage(Tensor::empty({int64_t(per_thread) * threads})) {}
-    float* get(int thread) const { return storage.data() + per_thread * thread; }
-};
 
 }  // namespace
 

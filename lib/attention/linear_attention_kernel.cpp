@@ -7,14 +7,25 @@
 // faster per training step than row-by-row rank-1 loops at T = 4096 (README, speed section).
 #include "attention/linear_attention_kernel.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <vector>
 
 #include "core/check.h"
 #include "core/gemm.h"
-#include "core/vec_math.h"
+#include "core/thread_scratch.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "attention/linear_attention_kernel.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "core/vec_math-inl.h"
+
+HWY_BEFORE_NAMESPACE();
 namespace xb {
+namespace HWY_NAMESPACE {
 namespace {
 
 // φ(x) = elu(x) + 1 and, if dphi, φ'(x) (1 for x > 0, else e^x = φ(x)), for n rows of width D
@@ -23,15 +34,15 @@ void feature_map(float* phi, float* dphi, const float* x, int64_t n, int D, int 
     for (int64_t i = 0; i < n; ++i) {
         const float* xi = x + i * ld;
         float* p = phi + i * D;
-#pragma omp simd
-        for (int a = 0; a < D; ++a) {
-            const float e = exp_approx(xi[a] < 0.0f ? xi[a] : 0.0f);
-            p[a] = xi[a] > 0.0f ? xi[a] + 1.0f : e;
-        }
-        if (!dphi) continue;
-        float* g = dphi + i * D;
-#pragma omp simd
-        for (int a = 0; a < D; ++a) g[a] = xi[a] > 0.0f ? 1.0f : p[a];
+        float* g = dphi ? dphi + i * D : nullptr;
+        ForEachVector(D, [&](auto d, int64_t a) {
+            const auto v = hn::LoadU(d, xi + a), zero = hn::Zero(d);
+            const auto positive = zero < v;
+            const auto f = hn::IfThenElse(positive, hn::Add(v, hn::Set(d, 1.0f)),
+                                          ExpNonpositive(d, hn::IfThenElse(positive, zero, v)));
+            hn::StoreU(f, d, p + a);
+            if (g) hn::StoreU(hn::IfThenElse(positive, hn::Set(d, 1.0f), f), d, g + a);
+        });
     }
 }
 
@@ -57,15 +68,18 @@ void check_linear_args(int ld, int ldo, const int32_t* lengths, const AttentionD
 
 }  // namespace
 
-void linear_attention_forward(float* out, int ldo, float* state_s, float* state_z, const float* q,
-                              const float* k, const float* v, int ld, const int32_t* lengths,
-                              const AttentionDims& dims, float eps) {
+void LinearAttentionForward(float* out, int ldo, float* state_s, float* state_z, const float* q,
+                            const float* k, const float* v, int ld, const int32_t* lengths,
+                            const AttentionDims& dims, float eps) {
     check_linear_args(ld, ldo, lengths, dims);
     const int T = dims.T, H = dims.H, D = dims.D;
+    // Per-thread scratch, (T, D) each: φQ, φK, the numerators.
+    const ThreadScratch scratch(omp_get_max_threads(), 3 * size_t(T) * D);
 #pragma omp parallel
     {
-        // Per-thread scratch, (T, D) each: φQ, φK, the numerators.
-        std::vector<float> phiq(size_t(T) * D), phik(size_t(T) * D), num(size_t(T) * D);
+        float* phiq = scratch.get(omp_get_thread_num());
+        float* phik = phiq + size_t(T) * D;
+        float* num = phik + size_t(T) * D;
 #pragma omp for schedule(static)
         for (int64_t bh = 0; bh < int64_t(dims.B) * H; ++bh) {
             const int64_t b = bh / H, h = bh % H, n = lengths[b];
@@ -73,18 +87,18 @@ void linear_attention_forward(float* out, int ldo, float* state_s, float* state_
             float* S = state_s + bh * D * D;  // (D, D)
             float* z = state_z + bh * D;      // (D)
             float* o = out + b * T * int64_t(ldo) + h * D;
-            feature_map(phik.data(), nullptr, k + row0, n, D, ld);
-            feature_map(phiq.data(), nullptr, q + row0, n, D, ld);
-            gemm(true, false, D, D, n, 1.0f, phik.data(), D, v + row0, ld, 0.0f, S, D);
-            weighted_column_sums(z, phik.data(), nullptr, n, D);
-            gemm(false, false, n, D, D, 1.0f, phiq.data(), D, S, D, 0.0f, num.data(), D);
+            feature_map(phik, nullptr, k + row0, n, D, ld);
+            feature_map(phiq, nullptr, q + row0, n, D, ld);
+            gemm(true, false, D, D, n, 1.0f, phik, D, v + row0, ld, 0.0f, S, D);
+            weighted_column_sums(z, phik, nullptr, n, D);
+            gemm(false, false, n, D, D, 1.0f, phiq, D, S, D, 0.0f, num, D);
             for (int64_t i = 0; i < T; ++i) {
                 float* oi = o + i * ldo;
                 if (i >= n) {
                     std::fill(oi, oi + D, 0.0f);
                     continue;
                 }
-                const float* pq = phiq.data() + i * D;
+                const float* pq = phiq + i * D;
                 float den = 0;
 #pragma omp simd reduction(+ : den)
                 for (int a = 0; a < D; ++a) den += pq[a] * z[a];
@@ -96,18 +110,24 @@ void linear_attention_forward(float* out, int ldo, float* state_s, float* state_
     }
 }
 
-void linear_attention_backward(float* dq, float* dk, float* dv, int ld_grad, const float* dout,
-                               int ldo, const float* state_s, const float* state_z, const float* q,
-                               const float* k, const float* v, int ld, const int32_t* lengths,
-                               const AttentionDims& dims, float eps) {
+void LinearAttentionBackward(float* dq, float* dk, float* dv, int ld_grad, const float* dout,
+                             int ldo, const float* state_s, const float* state_z, const float* q,
+                             const float* k, const float* v, int ld, const int32_t* lengths,
+                             const AttentionDims& dims, float eps) {
     check_linear_args(ld, ldo, lengths, dims);
     XB_CHECK(ld_grad >= dims.H * dims.D, "ld_grad={} < H*D={}", ld_grad, dims.H * dims.D);
     const int T = dims.T, H = dims.H, D = dims.D;
+    // Per-thread scratch: φ, φ', G, a gradient buffer (T, D) each; e (T); dS (D, D); dz (D).
+    const ThreadScratch scratch(omp_get_max_threads(), 4 * size_t(T) * D + T + size_t(D) * D + D);
 #pragma omp parallel
     {
-        std::vector<float> phi(size_t(T) * D), dphi(size_t(T) * D), g(size_t(T) * D),
-            grad(size_t(T) * D), e(static_cast<size_t>(T)), dS(size_t(D) * D),
-            dz(static_cast<size_t>(D));
+        float* phi = scratch.get(omp_get_thread_num());
+        float* dphi = phi + size_t(T) * D;
+        float* g = dphi + size_t(T) * D;
+        float* grad = g + size_t(T) * D;
+        float* e = grad + size_t(T) * D;
+        float* dS = e + T;
+        float* dz = dS + size_t(D) * D;
 #pragma omp for schedule(static)
         for (int64_t bh = 0; bh < int64_t(dims.B) * H; ++bh) {
             const int64_t b = bh / H, h = bh % H, n = lengths[b];
@@ -118,11 +138,11 @@ void linear_attention_backward(float* dq, float* dk, float* dv, int ld_grad, con
             const float* z = state_z + bh * D;
             const float* dO = dout + b * T * int64_t(ldo) + h * D;
             // Queries. The output is recomputed as num/den from G: O_i·dO_i = (Sᵀφq_i)·G_i.
-            feature_map(phi.data(), dphi.data(), q + row0, n, D, ld);
-            gemm(false, false, n, D, D, 1.0f, phi.data(), D, S, D, 0.0f, grad.data(), D);
+            feature_map(phi, dphi, q + row0, n, D, ld);
+            gemm(false, false, n, D, D, 1.0f, phi, D, S, D, 0.0f, grad, D);
             for (int64_t i = 0; i < n; ++i) {
-                const float* pq = phi.data() + i * D;
-                const float* num = grad.data() + i * D;
+                const float* pq = phi + i * D;
+                const float* num = grad + i * D;
                 const float* doi = dO + i * ldo;
                 float den = 0, dot = 0;
 #pragma omp simd reduction(+ : den, dot)
@@ -136,9 +156,9 @@ void linear_attention_backward(float* dq, float* dk, float* dv, int ld_grad, con
                 for (int a = 0; a < D; ++a) g[size_t(i * D + a)] = doi[a] * inv;
             }
             // dφQ = G Sᵀ + e zᵀ; dS = φQᵀ G; dz = φQᵀ e.
-            gemm(false, true, n, D, D, 1.0f, g.data(), D, S, D, 0.0f, grad.data(), D);
-            gemm(true, false, D, D, n, 1.0f, phi.data(), D, g.data(), D, 0.0f, dS.data(), D);
-            weighted_column_sums(dz.data(), phi.data(), e.data(), n, D);
+            gemm(false, true, n, D, D, 1.0f, g, D, S, D, 0.0f, grad, D);
+            gemm(true, false, D, D, n, 1.0f, phi, D, g, D, 0.0f, dS, D);
+            weighted_column_sums(dz, phi, e, n, D);
             for (int64_t i = 0; i < n; ++i) {
                 float* dqi = dq + grow0 + i * ld_grad;
                 const float ei = e[size_t(i)];
@@ -147,10 +167,9 @@ void linear_attention_backward(float* dq, float* dk, float* dv, int ld_grad, con
                     dqi[a] += (grad[size_t(i * D + a)] + ei * z[a]) * dphi[size_t(i * D + a)];
             }
             // Keys and values: dφK = V dSᵀ + 1 dzᵀ, dV += φK dS.
-            feature_map(phi.data(), dphi.data(), k + row0, n, D, ld);
-            gemm(false, true, n, D, D, 1.0f, v + row0, ld, dS.data(), D, 0.0f, grad.data(), D);
-            gemm(false, false, n, D, D, 1.0f, phi.data(), D, dS.data(), D, 1.0f, dv + grow0,
-                 ld_grad);
+            feature_map(phi, dphi, k + row0, n, D, ld);
+            gemm(false, true, n, D, D, 1.0f, v + row0, ld, dS, D, 0.0f, grad, D);
+            gemm(false, false, n, D, D, 1.0f, phi, D, dS, D, 1.0f, dv + grow0, ld_grad);
             for (int64_t j = 0; j < n; ++j) {
                 float* dkj = dk + grow0 + j * ld_grad;
 #pragma omp simd
@@ -161,4 +180,30 @@ void linear_attention_backward(float* dq, float* dk, float* dv, int ld_grad, con
     }
 }
 
+}  // namespace HWY_NAMESPACE
 }  // namespace xb
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace xb {
+
+HWY_EXPORT(LinearAttentionForward);
+HWY_EXPORT(LinearAttentionBackward);
+
+void linear_attention_forward(float* out, int ldo, float* state_s, float* state_z, const float* q,
+                              const float* k, const float* v, int ld, const int32_t* lengths,
+                              const AttentionDims& dims, float eps) {
+    HWY_DYNAMIC_DISPATCH(LinearAttentionForward)
+    (out, ldo, state_s, state_z, q, k, v, ld, lengths, dims, eps);
+}
+
+void linear_attention_backward(float* dq, float* dk, float* dv, int ld_grad, const float* dout,
+                               int ldo, const float* state_s, const float* state_z, const float* q,
+                               const float* k, const float* v, int ld, const int32_t* lengths,
+                               const AttentionDims& dims, float eps) {
+    HWY_DYNAMIC_DISPATCH(LinearAttentionBackward)
+    (dq, dk, dv, ld_grad, dout, ldo, state_s, state_z, q, k, v, ld, lengths, dims, eps);
+}
+
+}  // namespace xb
+#endif  // HWY_ONCE

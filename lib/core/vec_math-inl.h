@@ -11,6 +11,8 @@
 
 #include <hwy/highway.h>
 
+#include <cstdint>
+
 #include "core/vec_math.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -72,6 +74,18 @@ HWY_INLINE V Exp(D d, V x) {
     const V s1 = hn::BitCast(d, hn::ShiftLeft<23>(hn::Add(half, bias)));
     const V s2 = hn::BitCast(d, hn::ShiftLeft<23>(hn::Add(hn::Sub(n, half), bias)));
     return hn::IfThenZeroElse(x < lo, hn::Mul(hn::Mul(p, s1), s2));
+}
+
+// Calls f(d, i) for i = 0, L, 2L, ... with a full-width tag d while L lanes remain, then once
+// per remaining element with a one-lane tag: the same steps on every element, no masked tail.
+template <class F>
+HWY_INLINE void ForEachVector(int64_t n, F&& f) {
+    const hn::ScalableTag<float> d;
+    const int64_t lanes = int64_t(hn::Lanes(d));
+    int64_t i = 0;
+    for (; i + lanes <= n; i += lanes) f(d, i);
+    const hn::CappedTag<float, 1> d1;
+    for (; i < n; ++i) f(d1, i);
 }
 
 }  // namespace HWY_NAMESPACE

@@ -51,9 +51,18 @@ Classifier::Classifier(const ModelConfig& cfg, int vocab_size, int num_classes, 
     }
 }
 
+uint64_t Classifier::dropout_seed(int64_t step) const {
+    return mix64(seed_ ^ mix64(uint64_t(step) + 1));
+}
+
 Var Classifier::drop(const Var& x, bool training, int64_t step, uint64_t stream) {
     if (!training || cfg_.dropout == 0.0f) return x;
-    return dropout(x, cfg_.dropout, mix64(seed_ ^ mix64(uint64_t(step) + 1)), stream);
+    return dropout(x, cfg_.dropout, dropout_seed(step), stream);
+}
+
+Var Classifier::residual(const Var& x, const Var& h, bool training, int64_t step, uint64_t stream) {
+    if (!training || cfg_.dropout == 0.0f) return add(x, h);
+    return residual_dropout(x, h, cfg_.dropout, dropout_seed(step), stream);
 }
 
 Var Classifier::encode(const SequenceBatch& seq, bool training, int64_t step, uint64_t stream) {
@@ -73,9 +82,9 @@ Var Classifier::encode(const SequenceBatch& seq, bool training, int64_t step, ui
     MixContext ctx{&lengths, training, seed_ ^ mix64(stream), training ? step : -1};
     for (Block& b : blocks_) {
         Var h = b.mixer->forward(layernorm(x, b.ln1_g, b.ln1_b), ctx);
-        x = add(x, drop(h, training, step, stream++));
+        x = residual(x, h, training, step, stream++);
         Var f = linear(gelu(linear(layernorm(x, b.ln2_g, b.ln2_b), b.w1, b.b1)), b.w2, b.b2);
-        x = add(x, drop(f, training, step, stream++));
+        x = residual(x, f, training, step, stream++);
         ctx.seed = mix64(ctx.seed);
     }
     x = layernorm(x, final_g_, final_b_);

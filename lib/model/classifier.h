@@ -45,6 +45,9 @@ class Classifier {
     // (B, T) ids -> pooled (B, C)
     Var encode(const SequenceBatch& seq, bool training, int64_t step, uint64_t stream);
     Var drop(const Var& x, bool training, int64_t step, uint64_t stream);
+    // x + drop(h): the residual branch, fused into one pass when dropout is on.
+    Var residual(const Var& x, const Var& h, bool training, int64_t step, uint64_t stream);
+    uint64_t dropout_seed(int64_t step) const;
 
     ModelConfig cfg_;
     bool pair_;

@@ -8,12 +8,18 @@
 #include "ops/ops.h"
 #include "ops/parallel_grain.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/layernorm.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
 namespace xb {
+namespace HWY_NAMESPACE {
 
 // x (N, C), gamma (C), beta (C) -> out (N, C), mean (N), rstd (N)
-static void layernorm_forward(float* out, float* mean, float* rstd, const float* x,
-                              const float* gamma, const float* beta, int64_t N, int64_t C,
-                              float eps) {
+void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* gamma,
+                       const float* beta, int64_t N, int64_t C, float eps) {
 #pragma omp parallel for schedule(static) if (N * C >= kMinParallelWork)
     for (int64_t n = 0; n < N; ++n) {
         const float* xr = x + n * C;
@@ -38,9 +44,9 @@ static void layernorm_forward(float* out, float* mean, float* rstd, const float*
 // With x̂ = (x − mean)·rstd and g = dout·gamma, per row:
 //   dx += rstd·(g − mean(g) − x̂·mean(g·x̂)),  dgamma += Σ_n dout·x̂,  dbeta += Σ_n dout.
 // dx, dgamma, dbeta may each be null. dout, x (N, C); gamma (C); mean, rstd (N).
-static void layernorm_backward(float* dx, float* dgamma, float* dbeta, const float* dout,
-                               const float* x, const float* gamma, const float* mean,
-                               const float* rstd, int64_t N, int64_t C) {
+void layernorm_backward(float* dx, float* dgamma, float* dbeta, const float* dout, const float* x,
+                        const float* gamma, const float* mean, const float* rstd, int64_t N,
+                        int64_t C) {
     bool param_grads = dgamma || dbeta;
     int max_threads = omp_get_max_threads();
     // partial (threads, 2, C): each thread sums dgamma and dbeta over its static share of rows.
@@ -89,6 +95,16 @@ static void layernorm_backward(float* dx, float* dgamma, float* dbeta, const flo
     }
 }
 
+}  // namespace HWY_NAMESPACE
+}  // namespace xb
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace xb {
+
+HWY_EXPORT(layernorm_forward);
+HWY_EXPORT(layernorm_backward);
+
 // x (N.., C), gamma (C), beta (C) -> (N.., C)
 Var layernorm(const Var& x, const Var& gamma, const Var& beta, float eps) {
     const Shape& xs = x->value.shape();
@@ -101,17 +117,18 @@ Var layernorm(const Var& x, const Var& gamma, const Var& beta, float eps) {
     XB_CHECK(eps > 0, "layernorm: eps {} must be positive", eps);
     Var out = make_var(Tensor::empty(xs));
     Tensor mean = Tensor::empty({N}), rstd = Tensor::empty({N});  // (N) each, saved for backward
-    layernorm_forward(out->value.data(), mean.data(), rstd.data(), x->value.data(),
-                      gamma->value.data(), beta->value.data(), N, C, eps);
+    HWY_DYNAMIC_DISPATCH(layernorm_forward)
+    (out->value.data(), mean.data(), rstd.data(), x->value.data(), gamma->value.data(),
+     beta->value.data(), N, C, eps);
     if (needs_grad({&x, &gamma, &beta})) {
         out->requires_grad = true;
         tape().push(
             [=] {
-                layernorm_backward(x->requires_grad ? x->grad_buffer().data() : nullptr,
-                                   gamma->requires_grad ? gamma->grad_buffer().data() : nullptr,
-                                   beta->requires_grad ? beta->grad_buffer().data() : nullptr,
-                                   out->grad.data(), x->value.data(), gamma->value.data(),
-                                   mean.data(), rstd.data(), N, C);
+                HWY_DYNAMIC_DISPATCH(layernorm_backward)
+                (x->requires_grad ? x->grad_buffer().data() : nullptr,
+                 gamma->requires_grad ? gamma->grad_buffer().data() : nullptr,
+                 beta->requires_grad ? beta->grad_buffer().data() : nullptr, out->grad.data(),
+                 x->value.data(), gamma->value.data(), mean.data(), rstd.data(), N, C);
             },
             {out});
     }
@@ -119,3 +136,4 @@ Var layernorm(const Var& x, const Var& gamma, const Var& beta, float eps) {
 }
 
 }  // namespace xb
+#endif  // HWY_ONCE

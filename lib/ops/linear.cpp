@@ -6,11 +6,18 @@
 #include "ops/ops.h"
 #include "ops/parallel_grain.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/linear.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
 namespace xb {
+namespace HWY_NAMESPACE {
 
 // x (N, IN), w (OUT, IN), b (OUT) or null -> out (N, OUT)
-static void linear_forward(float* out, const float* x, const float* w, const float* b, int64_t N,
-                           int64_t IN, int64_t OUT) {
+void linear_forward(float* out, const float* x, const float* w, const float* b, int64_t N,
+                    int64_t IN, int64_t OUT) {
     gemm(false, true, N, OUT, IN, 1.0f, x, IN, w, IN, 0.0f, out, OUT);
     if (!b) return;
 #pragma omp parallel for schedule(static)
@@ -21,7 +28,7 @@ static void linear_forward(float* out, const float* x, const float* w, const flo
 // db += Σ_n dout[n, :]. Rows are split into a fixed number of chunks (independent of the thread
 // count) whose partial sums are added in chunk order, so the result is bitwise reproducible and
 // the inner loop runs along contiguous columns.
-static void column_sums_accumulate(float* db, const float* dout, int64_t N, int64_t OUT) {
+void column_sums_accumulate(float* db, const float* dout, int64_t N, int64_t OUT) {
     constexpr int64_t kChunks = 32;
     std::vector<float> partial(size_t(kChunks * OUT), 0.0f);
     const int64_t rows_per_chunk = (N + kChunks - 1) / kChunks;
@@ -39,12 +46,22 @@ static void column_sums_accumulate(float* db, const float* dout, int64_t N, int6
         for (int64_t o = 0; o < OUT; ++o) db[o] += partial[size_t(c * OUT + o)];
 }
 
+}  // namespace HWY_NAMESPACE
+}  // namespace xb
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace xb {
+
+HWY_EXPORT(linear_forward);
+HWY_EXPORT(column_sums_accumulate);
+
 // in the forward: out = x Wᵀ + b, so dx += dout W, dW += doutᵀ x, db += Σ_n dout
 static void linear_backward(float* dx, float* dw, float* db, const float* dout, const float* x,
                             const float* w, int64_t N, int64_t IN, int64_t OUT) {
     if (dx) gemm(false, false, N, IN, OUT, 1.0f, dout, OUT, w, IN, 1.0f, dx, IN);
     if (dw) gemm(true, false, OUT, IN, N, 1.0f, dout, OUT, x, IN, 1.0f, dw, IN);
-    if (db) column_sums_accumulate(db, dout, N, OUT);
+    if (db) HWY_DYNAMIC_DISPATCH(column_sums_accumulate)(db, dout, N, OUT);
 }
 
 Var linear(const Var& x, const Var& w, const Var& b) {
@@ -56,8 +73,9 @@ Var linear(const Var& x, const Var& w, const Var& b) {
     Shape os = xs;
     os.dims[os.ndim - 1] = OUT;
     Var out = make_var(Tensor::empty(os));
-    linear_forward(out->value.data(), x->value.data(), w->value.data(),
-                   b ? b->value.data() : nullptr, N, IN, OUT);
+    HWY_DYNAMIC_DISPATCH(linear_forward)
+    (out->value.data(), x->value.data(), w->value.data(), b ? b->value.data() : nullptr, N, IN,
+     OUT);
     if (needs_grad({&x, &w, &b})) {
         out->requires_grad = true;
         tape().push(
@@ -73,3 +91,4 @@ Var linear(const Var& x, const Var& w, const Var& b) {
 }
 
 }  // namespace xb
+#endif  // HWY_ONCE

@@ -33,6 +33,9 @@ Var concat_last(const std::vector<Var>& xs);
 // Inverted dropout with a counter-based mask keyed by (seed, stream, element index), so the
 // same mask is regenerated in backward without storing it. p == 0 returns x itself.
 Var dropout(const Var& x, float p, uint64_t seed, uint64_t stream);
+// x + dropout(h, p, seed, stream) in one pass, forward and backward (the residual branch of a
+// block): the same values and gradients as add(x, dropout(h, ...)) up to float rounding.
+Var residual_dropout(const Var& x, const Var& h, float p, uint64_t seed, uint64_t stream);
 
 // ids (B*T) in [0, V) -> table rows (B, T, C); table (V, C)
 Var embedding(const std::vector<int32_t>& ids, int64_t B, int64_t T, const Var& table);

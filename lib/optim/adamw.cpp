@@ -1,7 +1,10 @@
 // AdamW and gradient clipping; see adamw.h.
 #include "optim/adamw.h"
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 namespace xb {
 
@@ -45,14 +48,27 @@ void AdamW::step(double lr, int64_t step) {
 }
 
 double global_grad_norm(const ParameterStore& params) {
-    double total = 0;
+    // Fixed chunks of every gradient, each summed in double by one thread, then the chunk sums
+    // in order: parallel, and bitwise the same for any thread count.
+    constexpr int64_t kChunk = 16384;
+    std::vector<std::pair<const float*, int64_t>> chunks;
     for (const auto& p : params.all()) {
         if (!p.var->grad.defined()) continue;
         const float* g = p.var->grad.data();
-        double s = 0;
-        for (int64_t i = 0; i < p.var->grad.numel(); ++i) s += double(g[i]) * double(g[i]);
-        total += s;
+        const int64_t n = p.var->grad.numel();
+        for (int64_t i = 0; i < n; i += kChunk) chunks.push_back({g + i, std::min(kChunk, n - i)});
     }
+    std::vector<double> sums(chunks.size());
+    const int64_t n_chunks = int64_t(chunks.size());
+#pragma omp parallel for schedule(static) if (n_chunks > 1)
+    for (int64_t c = 0; c < n_chunks; ++c) {
+        const auto [g, n] = chunks[size_t(c)];
+        double s = 0;
+        for (int64_t i = 0; i < n; ++i) s += double(g[i]) * double(g[i]);
+        sums[size_t(c)] = s;
+    }
+    double total = 0;
+    for (double s : sums) total += s;
     return std::sqrt(total);
 }
 
@@ -63,7 +79,9 @@ double clip_grad_norm(const ParameterStore& params, double max_norm) {
         for (const auto& p : params.all()) {
             if (!p.var->grad.defined()) continue;
             float* g = p.var->grad.data();
-            for (int64_t i = 0; i < p.var->grad.numel(); ++i) g[i] *= scale;
+            const int64_t n = p.var->grad.numel();
+#pragma omp parallel for schedule(static) if (n > 16384)
+            for (int64_t i = 0; i < n; ++i) g[i] *= scale;
         }
     }
     return norm;

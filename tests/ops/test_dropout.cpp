@@ -66,3 +66,32 @@ TEST_CASE("dropout: backward accumulates into existing gradients") {
     for (int64_t i = 0; i < once.numel(); ++i)
         CHECK(x->grad.data()[i] == doctest::Approx(2 * once.data()[i]));
 }
+
+TEST_CASE("residual_dropout: equals add(x, dropout(h)) forward and backward, gradchecks") {
+    // 5000 elements: whole vectors and a tail on every SIMD target, and the parallel path.
+    Var x = make_var(random_tensor({4, 1250}, 6), true, "x");
+    Var h = make_var(random_tensor({4, 1250}, 7), true, "h");
+    Tensor r = random_tensor({4, 1250}, 8);
+    tape().clear();
+    Var fused = residual_dropout(x, h, 0.3f, 11, 5);
+    tape().backward(fused, r);
+    Tensor dx = x->grad.clone(), dh = h->grad.clone();
+    x->grad = Tensor();
+    h->grad = Tensor();
+    Var unfused = add(x, dropout(h, 0.3f, 11, 5));
+    tape().backward(unfused, r);
+    CHECK(max_abs_diff(fused->value, unfused->value) <= 1e-6);
+    CHECK(max_abs_diff(dx, x->grad) == 0.0);  // dout itself
+    CHECK(max_abs_diff(dh, h->grad) <= 1e-6);
+    int64_t dropped = 0;  // the mask is live: a p = 0.3 mask drops about 1500 of 5000
+    for (int64_t i = 0; i < dh.numel(); ++i) dropped += dh.data()[i] == 0.0f;
+    CHECK(dropped > 1200);
+    CHECK(dropped < 1800);
+    Var xs = make_var(random_tensor({2, 7, 12}, 9), true, "x");
+    Var hs = make_var(random_tensor({2, 7, 12}, 10), true, "h");
+    CHECK(gradcheck(
+        [](const std::vector<Var>& in) { return residual_dropout(in[0], in[1], 0.4f, 9, 4); },
+        {xs, hs}));
+    CHECK(residual_dropout(xs, hs, 0.0f, 1, 1)->value.data()[3] ==
+          xs->value.data()[3] + hs->value.data()[3]);
+}
