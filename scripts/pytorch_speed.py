@@ -8,11 +8,21 @@ kernels), with the same default options as xformer-bench. Needs Debian's python3
 (`apt-get install -y python3-torch`; not needed by the build or the tests).
 
     /usr/bin/python3 scripts/pytorch_speed.py --variants full,linear --lengths 1024,4096 --steps 3
+    /usr/bin/python3 scripts/pytorch_speed.py --variants longformer,bigbird --lengths 1024 \
+        --json results/pytorch.json   # also the records, peak RSS and environment as JSON
     /usr/bin/python3 scripts/pytorch_speed.py --check   # mechanisms against masked full attention
+
+Each measurement runs in a child process of its own (this script, hidden option --child), so its
+peak RSS belongs to that (variant, length) alone, as in `xformer-bench speed`.
 """
 import argparse
+import json
 import math
+import os
+import re
+import resource
 import statistics
+import subprocess
 import sys
 import time
 
@@ -33,6 +43,66 @@ def softmax_attention(q, k, v, mask=None):
     return torch.softmax(s, dim=-1) @ v
 
 
+def banded_attention(q, k, v, w, extra=None):
+    """Queries attend to the keys within w positions, chunked: chunks of w queries see their own and
+    both neighbouring key chunks, masked to the band (T padded up to a multiple of w). `extra`
+    (sorted positions) are keys every query sees as well, as columns of their own."""
+    b, h, t, d = q.shape
+    c = (t + w - 1) // w
+    chunks = lambda x: F.pad(x, (0, 0, 0, c * w - t)).view(b, h, c, w, d)
+
+    def neighbours(x):
+        x = F.pad(chunks(x), (0, 0, 0, 0, 1, 1))
+        return torch.cat([x[:, :, :-2], x[:, :, 1:-1], x[:, :, 2:]], dim=3)  # (B,H,c,3w,D)
+
+    i = torch.arange(c * w).view(c, w, 1)  # query positions
+    j = i[:, :1] - w + torch.arange(3 * w)  # key positions (c, 1, 3w)
+    mask = ((i - j).abs() <= w) & (j >= 0) & (j < t)
+    keys, values = neighbours(k), neighbours(v)
+    if extra is not None and len(extra):
+        # Band keys that are also extra keys are seen once, through the extra columns.
+        is_extra = torch.zeros(t, dtype=torch.bool)
+        is_extra[extra] = True
+        mask = torch.cat([mask & ~is_extra[j.clamp(0, t - 1)],
+                          torch.ones(c, w, len(extra), dtype=torch.bool)], dim=-1)
+        more = lambda x: x[:, :, extra].unsqueeze(2).expand(b, h, c, len(extra), d)
+        keys, values = torch.cat([keys, more(k)], dim=3), torch.cat([values, more(v)], dim=3)
+    return softmax_attention(chunks(q), keys, values, mask).reshape(b, h, c * w, d)[:, :, :t]
+
+
+def bigbird_layout(length, heads, o):
+    """BigBird ITC blocks for `length`: global block indices (G,), and per (head, query block) the
+    key blocks (H, nb, S): window_blocks centred on the query block, the global blocks, then
+    random_blocks drawn from the others; with a flag per slot (a window block out of range or
+    global, or fewer candidates than random_blocks, is off)."""
+    n = o["block"]
+    nb = (length + n - 1) // n
+    glob = torch.zeros(nb, dtype=torch.bool)
+    for g in o["global_blocks"]:
+        if -nb <= g < nb:
+            glob[g] = True
+    half = o["window_blocks"] // 2
+    qb, kb = torch.arange(nb).view(nb, 1), torch.arange(nb).view(1, nb)
+    candidate = ~glob & ((qb - kb).abs() > half)  # (nb, nb)
+    if o["style"] == "lra":  # LRA and HF draw only among the first 1024 positions
+        candidate &= kb < max(1, min(nb, 1024 // n))
+    # A uniform sample without replacement: the r largest of uniform scores over the candidates.
+    r = min(o["random_blocks"], nb)
+    score = torch.rand(heads, nb, nb).masked_fill(~candidate, -1.0)
+    rand = score.topk(r, dim=-1).indices  # (H, nb, r)
+    rand_on = candidate.expand(heads, nb, nb).gather(-1, rand)
+    window = qb + torch.arange(-half, half + 1)  # (nb, window_blocks)
+    window_on = (window >= 0) & (window < nb)
+    window = window.clamp(0, nb - 1)
+    window_on &= ~glob[window]
+    g = glob.nonzero().view(-1)
+    expand = lambda x: x.expand(heads, nb, x.shape[-1])
+    index = torch.cat([expand(window), expand(g.expand(nb, len(g))), rand], dim=-1)
+    on = torch.cat([expand(window_on), torch.ones(heads, nb, len(g), dtype=torch.bool), rand_on],
+                   dim=-1)
+    return g, index, on, rand, rand_on
+
+
 class Attention(nn.Module):
     """Q/K/V projection, one mechanism, output projection."""
 
@@ -51,10 +121,23 @@ class Attention(nn.Module):
             blocks = [torch.linalg.qr(torch.randn(d, d))[0] for _ in range((m + d - 1) // d)]
             w = torch.cat(blocks, 0)[:m] * torch.randn(m, d).norm(dim=1, keepdim=True)
             self.register_buffer("w", w)
+        if variant == "longformer":
+            pos = sorted({g for g in opts["global_tokens"] + list(range(opts["global_first"]))
+                          if g < length})
+            pos = torch.tensor(pos, dtype=torch.long)
+            self.register_buffer("global_pos", pos, persistent=False)
+            if opts["global_projections"]:  # global rows use their own Q, K, V (as the paper)
+                self.qkv_global = nn.Linear(dim, 3 * dim)
+        if variant == "bigbird":  # random blocks drawn once per (layer, head, query block)
+            layout = bigbird_layout(length, heads, opts)
+            for name, x in zip(["global_blocks", "key_blocks", "key_blocks_on", "random_blocks",
+                                "random_on"], layout):
+                self.register_buffer(name, x, persistent=False)
 
     def forward(self, x):
-        q, k, v = (split_heads(t, self.heads) for t in self.qkv(x).chunk(3, dim=-1))
-        o = getattr(self, "mix_" + self.variant)(q, k, v)
+        project = lambda f: [split_heads(t, self.heads) for t in f(x).chunk(3, dim=-1)]
+        extra = project(self.qkv_global) if hasattr(self, "qkv_global") else []
+        o = getattr(self, "mix_" + self.variant)(*project(self.qkv), *extra)
         b, h, t, d = o.shape
         return self.out(o.transpose(1, 2).reshape(b, t, h * d))
 
@@ -78,22 +161,36 @@ class Attention(nn.Module):
         return o.reshape(b, h, c * n, d)[:, :, :t]
 
     def mix_sliding(self, q, k, v):
-        # Chunks of w/2 queries see their own and both neighbouring key chunks, masked to the band.
+        return banded_attention(q, k, v, self.opts["window"] // 2)
+
+    def mix_longformer(self, q, k, v, qg=None, kg=None, vg=None):
+        # Every query sees the band and the global columns; global rows see every key, through
+        # the global projection when there is one.
+        o = banded_attention(q, k, v, self.opts["window"] // 2, self.global_pos)
+        if not len(self.global_pos):
+            return o
+        if qg is None:
+            qg, kg, vg = q, k, v
+        og = softmax_attention(qg[:, :, self.global_pos], kg, vg)
+        return o.index_copy(2, self.global_pos, og)
+
+    def mix_bigbird(self, q, k, v):
+        # Query blocks gather their key blocks (one softmax over the union); global query blocks
+        # attend to every key. T is padded up to a multiple of the block; padded keys are masked.
         b, h, t, d = q.shape
-        w = self.opts["window"] // 2
-        c = t // w
-        qc = q.reshape(b, h, c, w, d)
-
-        def neighbours(x):
-            x = F.pad(x.reshape(b, h, c, w, d), (0, 0, 0, 0, 1, 1))
-            return torch.cat([x[:, :, :-2], x[:, :, 1:-1], x[:, :, 2:]], dim=3)  # (B,H,c,3w,D)
-
-        i = torch.arange(w).view(w, 1) + w
-        j = torch.arange(3 * w).view(1, 3 * w)
-        chunk = torch.arange(c).view(c, 1, 1)
-        valid = (chunk * w + j.view(1, 1, -1) - w >= 0) & (chunk * w + j.view(1, 1, -1) - w < t)
-        mask = ((i - j).abs() <= w) & valid
-        return softmax_attention(qc, neighbours(k), neighbours(v), mask).reshape(b, h, t, d)
+        n, nb = self.opts["block"], self.key_blocks.shape[1]
+        blocks = lambda x: F.pad(x, (0, 0, 0, nb * n - t)).view(b, h, nb, n, d)
+        qb = blocks(q)
+        heads = torch.arange(h).view(h, 1, 1)
+        gather = lambda x: blocks(x)[:, heads, self.key_blocks].reshape(b, h, nb, -1, d)
+        key_on = (torch.arange(nb * n) < t).view(nb, n)[self.key_blocks]  # (H, nb, S, n)
+        key_on &= self.key_blocks_on.unsqueeze(-1)
+        o = softmax_attention(qb, gather(k), gather(v), key_on.view(h, nb, 1, -1))
+        g = self.global_blocks
+        if len(g):
+            og = softmax_attention(qb[:, :, g].reshape(b, h, -1, d), k, v)
+            o = o.index_copy(2, g, og.view(b, h, len(g), n, d))
+        return o.reshape(b, h, nb * n, d)[:, :, :t]
 
     def mix_linformer(self, q, k, v):
         return softmax_attention(q, self.e @ k, self.f @ v)
@@ -161,8 +258,51 @@ class Model(nn.Module):
 
 
 DEFAULTS = {"full": {}, "linear": {}, "local": {"block": 50}, "sliding": {"window": 512},
+            "longformer": {"window": 512, "global_tokens": [0], "global_first": 0,
+                           "global_projections": True},
+            "bigbird": {"block": 64, "random_blocks": 3, "window_blocks": 3,
+                        "global_blocks": [0, -1], "style": "paper"},
             "linformer": {"k": 256}, "performer": {"features": 256},
             "nystrom": {"landmarks": 64, "pinv_iterations": 6}}
+
+
+def option_error(variant, o):
+    """What is wrong with a variant's options (as xformer-bench rejects them), or None."""
+    if "window" in o and (o["window"] < 2 or o["window"] % 2):
+        return f"{variant}.window={o['window']}: must be even and positive"
+    if variant == "longformer" and min(o["global_tokens"] + [o["global_first"]]) < 0:
+        return "longformer.global_tokens, global_first: must not be negative"
+    if variant == "bigbird" and (o["window_blocks"] < 1 or o["window_blocks"] % 2 == 0):
+        return f"bigbird.window_blocks={o['window_blocks']}: must be odd and positive"
+    if variant == "bigbird" and o["style"] not in ("paper", "lra"):
+        return f"bigbird.style={o['style']!r}: must be \"paper\" or \"lra\""
+    return None
+
+
+def peak_rss_bytes():
+    """This process's own peak RSS. VmHWM, not ru_maxrss: after fork + exec, ru_maxrss starts at
+    the parent's peak (Linux keeps it across exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def environment(threads):
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.partition(":")[2].strip()
+                break
+    blas = ", ".join(re.findall(r"\b(?:BLAS|LAPACK)_INFO=[^,\s]*", torch.__config__.show()))
+    with open("/proc/self/maps") as f:  # the library behind a generic BLAS_INFO
+        libs = sorted({os.path.basename(line.split()[-1]) for line in f
+                       if "blas" in line.split()[-1].lower()})
+    if libs:
+        blas += f"; loaded: {', '.join(libs)}"
+    return {"cpu": cpu, "torch": torch.__version__, "blas": blas or "unknown", "threads": threads}
 
 
 def measure(variant, length, batch, steps, opts):
@@ -194,6 +334,30 @@ def self_check():
     band = (i.view(-1, 1) - i.view(1, -1)).abs() <= 16
     blocks = (i.view(-1, 1) // 40) == (i.view(1, -1) // 40)
     mk = lambda variant, opts: Attention(variant, 128, 4, t, opts)
+    # Longformer: band 20 (T = 96 is not a multiple of 20), globals 0, 1, 2 and 50 (200 >= T).
+    lf = lambda window, proj: mk("longformer", {"window": window, "global_tokens": [50, 200],
+                                                "global_first": 3, "global_projections": proj})
+    is_global = torch.zeros(t, dtype=torch.bool)
+    is_global[[0, 1, 2, 50]] = True
+    lf_mask = ((i.view(-1, 1) - i.view(1, -1)).abs() <= 20) | is_global.view(-1, 1) | is_global
+    qg, kg, vg = (torch.randn(2, 4, t, 32) * 0.3 for _ in range(3))
+    lf_global_rows = torch.where(is_global.view(-1, 1), softmax_attention(qg, kg, vg),
+                                 softmax_attention(q, k, v, lf_mask))
+    # BigBird: blocks of 10 (the last one 6 long), global blocks 0, 4 and the last, 2 random.
+    bb = mk("bigbird", {"block": 10, "random_blocks": 2, "window_blocks": 3,
+                        "global_blocks": [0, 4, -1], "style": "paper"})
+    block = i // 10
+    glob = torch.zeros(10, dtype=torch.bool)
+    glob[[0, 4, 9]] = True
+    rand = torch.zeros(4, 10, 10, dtype=torch.bool).scatter_(-1, bb.random_blocks, bb.random_on)
+    bb_mask = (glob[block].view(-1, 1) | glob[block].view(1, -1)
+               | ((block.view(-1, 1) - block.view(1, -1)).abs() <= 1)
+               | rand[:, block.view(-1, 1), block.view(1, -1)])  # (H, T, T)
+    # Its random blocks: min(2, candidates) per (head, query block), all outside window and globals.
+    candidate = ~glob & ((torch.arange(10).view(-1, 1) - torch.arange(10)).abs() > 1)
+    rand_count = torch.stack([rand.sum(-1), (rand & candidate).sum(-1)]).float()
+    bb_all = {"block": 16, "random_blocks": 6, "window_blocks": 3, "global_blocks": [0, -1],
+              "style": "paper"}
     cases = [
         ("local, block >= T", mk("local", {"block": 200}).mix_local(q, k, v), full, 1e-5),
         ("local, block 40", mk("local", {"block": 40}).mix_local(q, k, v),
@@ -201,6 +365,20 @@ def self_check():
         ("sliding, window 2T", mk("sliding", {"window": 2 * t}).mix_sliding(q, k, v), full, 1e-5),
         ("sliding, window 32", mk("sliding", {"window": 32}).mix_sliding(q, k, v),
          softmax_attention(q, k, v, band), 1e-5),
+        ("longformer, window 2T, one projection", lf(2 * t, False).mix_longformer(q, k, v),
+         full, 1e-5),
+        ("longformer, window 40, one projection", lf(40, False).mix_longformer(q, k, v),
+         softmax_attention(q, k, v, lf_mask), 1e-5),
+        ("longformer, window 40, global projections",
+         lf(40, True).mix_longformer(q, k, v, qg, kg, vg), lf_global_rows, 1e-5),
+        ("bigbird, block >= T", mk("bigbird", dict(bb_all, block=200)).mix_bigbird(q, k, v), full,
+         1e-5),
+        ("bigbird, random blocks >= T/block", mk("bigbird", bb_all).mix_bigbird(q, k, v), full,
+         1e-5),
+        ("bigbird, block 10, 2 random", bb.mix_bigbird(q, k, v),
+         softmax_attention(q, k, v, bb_mask), 1e-5),
+        ("bigbird, random blocks per query block", rand_count,
+         candidate.sum(-1).clamp(max=2).float().expand(2, 4, 10), 0.0),
         ("nystrom, m = T", mk("nystrom", {"landmarks": t, "pinv_iterations": 20}).mix_nystrom(q, k, v),
          full, 1e-3),
         ("performer, 4096 features", mk("performer", {"features": 4096}).mix_performer(q, k, v),
@@ -223,10 +401,18 @@ def main():
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--set", action="append", default=[], metavar="VARIANT.OPTION=VALUE",
-                   help="override an option, e.g. local.block=128")
+                   help="override an option (a JSON value), e.g. local.block=128, "
+                        "longformer.global_tokens=[0,100], bigbird.style=lra")
+    p.add_argument("--json", metavar="FILE",
+                   help="also write the records and the environment to this JSON file")
     p.add_argument("--check", action="store_true",
                    help="check the mechanisms against masked full attention, then exit")
+    p.add_argument("--list", action="store_true", help="print the known variants, then exit")
+    p.add_argument("--child", help=argparse.SUPPRESS)  # "variant:length": measure one, print JSON
     a = p.parse_args()
+    if a.list:
+        print("\n".join(DEFAULTS))
+        return
     torch.set_num_threads(a.threads)
     if a.check:
         failures = self_check()
@@ -238,16 +424,49 @@ def main():
         if variant not in opts or option not in opts[variant]:
             sys.exit(f"--set {s}: unknown variant option (known: "
                      + ", ".join(f"{v}.{o}" for v in opts for o in opts[v]) + ")")
-        opts[variant][option] = int(value)
-    print(f"torch {torch.__version__}, {a.threads} threads, batch {a.batch}, "
-          f"median of {a.steps} steps after 1 warm-up")
-    print("variant,length,step_s")
-    for variant in a.variants.split(","):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass  # a bare string: bigbird.style=lra
+        if type(value) is not type(opts[variant][option]):
+            sys.exit(f"--set {s}: expected a JSON value like {json.dumps(opts[variant][option])}")
+        opts[variant][option] = value
+    variants, lengths = a.variants.split(","), list(map(int, a.lengths.split(",")))
+    for variant in variants:
         if variant not in opts:
             sys.exit(f"--variants: unknown variant '{variant}' (known: {', '.join(opts)})")
-        for length in map(int, a.lengths.split(",")):
-            print(f"{variant},{length},{measure(variant, length, a.batch, a.steps, opts[variant]):.3f}",
+        error = option_error(variant, opts[variant])
+        if error:
+            sys.exit(f"--set {error}")
+    if a.child:
+        variant, _, length = a.child.rpartition(":")
+        step_s = measure(variant, int(length), a.batch, a.steps, opts[variant])
+        print(json.dumps({"variant": variant, "length": int(length), "batch": a.batch,
+                          "median_step_s": step_s, "peak_rss_bytes": peak_rss_bytes()}))
+        return
+    print(f"torch {torch.__version__}, {a.threads} threads, batch {a.batch}, "
+          f"median of {a.steps} steps after 1 warm-up, one process per measurement")
+    print("variant,length,step_s,rss_GB")
+    common = [sys.executable, os.path.abspath(__file__), "--steps", str(a.steps), "--batch",
+              str(a.batch), "--threads", str(a.threads)] + [x for s in a.set for x in ("--set", s)]
+    records = []
+    for variant in variants:
+        for length in lengths:
+            run = subprocess.run(common + ["--child", f"{variant}:{length}"],
+                                 stdout=subprocess.PIPE, text=True)
+            if run.returncode:
+                sys.exit(f"the measurement {variant}:{length} failed (exit {run.returncode})")
+            r = json.loads(run.stdout.strip().splitlines()[-1])
+            records.append(r)
+            print(f"{variant},{length},{r['median_step_s']:.3f},{r['peak_rss_bytes'] / 2**30:.3f}",
                   flush=True)
+    if a.json:
+        os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
+        with open(a.json + ".tmp", "w") as f:
+            json.dump({"records": records, "environment": environment(a.threads)}, f, indent=2)
+            f.write("\n")
+        os.replace(a.json + ".tmp", a.json)
+        print(f"wrote {a.json}")
 
 
 if __name__ == "__main__":
