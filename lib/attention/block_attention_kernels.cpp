@@ -40,11 +40,13 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 void MaskBand(float* st, int nk, int j0, int i0, int nq, int band) {
     if (band < 0 || (i0 + nq - 1 - j0 <= band && j0 + nk - 1 - i0 <= band)) return;
     for (int j = 0; j < nk; ++j) {
+        // Lanes i with |i0 + i - (j0 + j)| <= band are [key - band - i0, key + band - i0].
         float* row = st + j * kBq;
-        for (int i = 0; i < kBq; ++i) {
-            const int diff = i0 + i - (j0 + j);
-            if (diff > band || -diff > band) row[i] = -kInf;
-        }
+        const int key = j0 + j;
+        const int lo = std::clamp(key - band - i0, 0, kBq);
+        const int hi = std::clamp(key + band - i0 + 1, lo, kBq);
+        std::fill(row, row + lo, -kInf);
+        std::fill(row + hi, row + kBq, -kInf);
     }
 }
 

@@ -4,14 +4,27 @@
 #include "ops/ops.h"
 #include "ops/parallel_grain.h"
 
+#ifndef XB_OPS_ELEMENTWISE_SHARED_
+#define XB_OPS_ELEMENTWISE_SHARED_
 namespace xb {
 
 namespace {
 enum class Binary { kAdd, kSub, kMul };
 }  // namespace
+}  // namespace xb
+#endif  // XB_OPS_ELEMENTWISE_SHARED_
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/elementwise.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace xb {
+namespace HWY_NAMESPACE {
 
 // a (N), b (N) -> out (N)
-static void binary_forward(Binary op, float* out, const float* a, const float* b, int64_t N) {
+void binary_forward(Binary op, float* out, const float* a, const float* b, int64_t N) {
     switch (op) {
         case Binary::kAdd:
 #pragma omp parallel for schedule(static) if (N >= kMinParallelWork)
@@ -29,18 +42,18 @@ static void binary_forward(Binary op, float* out, const float* a, const float* b
 }
 
 // dst += scale · dout (add, sub) or dst += dout · other (mul);  dst, dout, other (N)
-static void accumulate_scaled(float* dst, const float* dout, float scale, int64_t N) {
+void accumulate_scaled(float* dst, const float* dout, float scale, int64_t N) {
 #pragma omp parallel for schedule(static) if (N >= kMinParallelWork)
     for (int64_t i = 0; i < N; ++i) dst[i] += scale * dout[i];
 }
-static void accumulate_product(float* dst, const float* dout, const float* other, int64_t N) {
+void accumulate_product(float* dst, const float* dout, const float* other, int64_t N) {
 #pragma omp parallel for schedule(static) if (N >= kMinParallelWork)
     for (int64_t i = 0; i < N; ++i) dst[i] += dout[i] * other[i];
 }
 
 // da, db (N) or null; dout, a, b (N)
-static void binary_backward(Binary op, float* da, float* db, const float* dout, const float* a,
-                            const float* b, int64_t N) {
+void binary_backward(Binary op, float* da, float* db, const float* dout, const float* a,
+                     const float* b, int64_t N) {
     if (op == Binary::kMul) {
         if (da) accumulate_product(da, dout, b, N);
         if (db) accumulate_product(db, dout, a, N);
@@ -50,20 +63,32 @@ static void binary_backward(Binary op, float* da, float* db, const float* dout, 
     }
 }
 
+}  // namespace HWY_NAMESPACE
+}  // namespace xb
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace xb {
+
+HWY_EXPORT(binary_forward);
+HWY_EXPORT(binary_backward);
+
 // a (N..), b (N..) -> (N..)
 static Var binary(Binary op, const char* name, const Var& a, const Var& b) {
     XB_CHECK(a->value.shape() == b->value.shape(), "{}: shapes {} and {} differ", name,
              a->value.shape(), b->value.shape());
     int64_t N = a->value.numel();
     Var out = make_var(Tensor::empty(a->value.shape()));
-    binary_forward(op, out->value.data(), a->value.data(), b->value.data(), N);
+    HWY_DYNAMIC_DISPATCH(binary_forward)
+    (op, out->value.data(), a->value.data(), b->value.data(), N);
     if (needs_grad({&a, &b})) {
         out->requires_grad = true;
         tape().push(
             [=] {
-                binary_backward(op, a->requires_grad ? a->grad_buffer().data() : nullptr,
-                                b->requires_grad ? b->grad_buffer().data() : nullptr,
-                                out->grad.data(), a->value.data(), b->value.data(), N);
+                HWY_DYNAMIC_DISPATCH(binary_backward)
+                (op, a->requires_grad ? a->grad_buffer().data() : nullptr,
+                 b->requires_grad ? b->grad_buffer().data() : nullptr, out->grad.data(),
+                 a->value.data(), b->value.data(), N);
             },
             {out});
     }
@@ -141,3 +166,4 @@ Var concat_last(const std::vector<Var>& xs) {
 }
 
 }  // namespace xb
+#endif  // HWY_ONCE

@@ -7,6 +7,8 @@
 #include "ops/ops.h"
 #include "ops/parallel_grain.h"
 
+#ifndef XB_OPS_SOFTMAX_SHARED_
+#define XB_OPS_SOFTMAX_SHARED_
 namespace xb {
 
 namespace {
@@ -17,10 +19,21 @@ int32_t length_or(const std::vector<int32_t>& lengths, int64_t b, int64_t full) 
     return lengths.empty() ? int32_t(full) : std::min<int32_t>(lengths[size_t(b)], int32_t(full));
 }
 }  // namespace
+}  // namespace xb
+#endif  // XB_OPS_SOFTMAX_SHARED_
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/softmax.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace xb {
+namespace HWY_NAMESPACE {
 
 // x (B, G, R, L) -> out (B, G, R, L); rows[b] valid rows, cols[b] valid columns (empty = all)
-static void masked_softmax_forward(float* out, const float* x, const std::vector<int32_t>& rows,
-                                   const std::vector<int32_t>& cols, const SoftmaxDims& d) {
+void masked_softmax_forward(float* out, const float* x, const std::vector<int32_t>& rows,
+                            const std::vector<int32_t>& cols, const SoftmaxDims& d) {
     const int64_t total_rows = d.B * d.G * d.R;
 #pragma omp parallel for schedule(static) if (total_rows * d.L >= kMinParallelWork)
     for (int64_t r = 0; r < total_rows; ++r) {
@@ -37,8 +50,7 @@ static void masked_softmax_forward(float* out, const float* x, const std::vector
 }
 
 // dx += p ⊙ (dp − Σ_j p_j dp_j) per row; masked entries have p = 0 and get nothing.
-static void masked_softmax_backward(float* dx, const float* dout, const float* out,
-                                    const SoftmaxDims& d) {
+void masked_softmax_backward(float* dx, const float* dout, const float* out, const SoftmaxDims& d) {
     const int64_t total_rows = d.B * d.G * d.R;
 #pragma omp parallel for schedule(static) if (total_rows * d.L >= kMinParallelWork)
     for (int64_t r = 0; r < total_rows; ++r) {
@@ -50,6 +62,16 @@ static void masked_softmax_backward(float* dx, const float* dout, const float* o
         for (int64_t j = 0; j < d.L; ++j) dxr[j] += p[j] * (g[j] - dot);
     }
 }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace xb
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace xb {
+
+HWY_EXPORT(masked_softmax_forward);
+HWY_EXPORT(masked_softmax_backward);
 
 Var masked_softmax(const Var& x, const std::vector<int32_t>* row_lengths,
                    const std::vector<int32_t>* col_lengths) {
@@ -63,13 +85,13 @@ Var masked_softmax(const Var& x, const std::vector<int32_t>* row_lengths,
     XB_CHECK(cols.empty() || int64_t(cols.size()) == d.B, "masked_softmax: {} col lengths for B={}",
              cols.size(), d.B);
     Var out = make_var(Tensor::empty(s));
-    masked_softmax_forward(out->value.data(), x->value.data(), rows, cols, d);
+    HWY_DYNAMIC_DISPATCH(masked_softmax_forward)(out->value.data(), x->value.data(), rows, cols, d);
     if (needs_grad({&x})) {
         out->requires_grad = true;
         tape().push(
             [=] {
-                masked_softmax_backward(x->grad_buffer().data(), out->grad.data(),
-                                        out->value.data(), d);
+                HWY_DYNAMIC_DISPATCH(masked_softmax_backward)
+                (x->grad_buffer().data(), out->grad.data(), out->value.data(), d);
             },
             {out});
     }
@@ -77,3 +99,4 @@ Var masked_softmax(const Var& x, const std::vector<int32_t>* row_lengths,
 }
 
 }  // namespace xb
+#endif  // HWY_ONCE
