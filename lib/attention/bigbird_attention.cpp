@@ -62,9 +62,9 @@ BlockPattern bigbird_pattern(int T, int H, const BigBirdOptions& o) {
 std::unique_ptr<Mixer> make_bigbird_mixer(const MixerSpec& spec, ParameterStore& params) {
     OptionReader opts(spec.options, "model.attention.options");
     BigBirdOptions o;
-    o.block = get_int_at_least(opts, "block", 64, 1);
-    o.random_blocks = get_int_at_least(opts, "random_blocks", 3, 0);
-    o.window_blocks = get_int_at_least(opts, "window_blocks", 3, 1);
+    o.block = opts.get_int_at_least("block", 64, 1);
+    o.random_blocks = opts.get_int_at_least("random_blocks", 3, 0);
+    o.window_blocks = opts.get_int_at_least("window_blocks", 3, 1);
     if (o.window_blocks % 2 == 0)
         throw ConfigError(fmt::format("{}={}: must be odd (a window centred on the query block)",
                                       opts.key_path("window_blocks"), o.window_blocks));

@@ -28,14 +28,4 @@ inline Var attention_dropout(const Var& probs, float p, const MixContext& ctx, i
                    0xa77e + use);
 }
 
-// An integer option that must be >= min_value; the error names the option and its value.
-inline int get_int_at_least(OptionReader& opts, const std::string& key, int def, int min_value) {
-    const int v = opts.get_int(key, def);
-    if (v < min_value)
-        throw ConfigError(fmt::format(
-            "{}={}: must be {}", opts.key_path(key), v,
-            min_value == 1 ? std::string("positive") : fmt::format(">= {}", min_value)));
-    return v;
-}
-
 }  // namespace xb

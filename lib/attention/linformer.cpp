@@ -38,7 +38,7 @@ class LinformerAttention : public AttentionKernel {
 
 std::unique_ptr<Mixer> make_linformer_mixer(const MixerSpec& spec, ParameterStore& params) {
     OptionReader opts(spec.options, "model.attention.options");
-    const int k = get_int_at_least(opts, "k", 256, 1);
+    const int k = opts.get_int_at_least("k", 256, 1);
     const bool share_kv = opts.get_bool("share_kv", false);
     const bool share_heads = opts.get_bool("share_heads", false);
     opts.finish();

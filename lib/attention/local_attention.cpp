@@ -17,7 +17,7 @@ BlockPattern local_pattern(int T, int block) {
 
 std::unique_ptr<Mixer> make_local_mixer(const MixerSpec& spec, ParameterStore& params) {
     OptionReader opts(spec.options, "model.attention.options");
-    const int block = get_int_at_least(opts, "block", 50, 1);
+    const int block = opts.get_int_at_least("block", 50, 1);
     opts.finish();
     return make_pattern_mixer(spec, params,
                               [block](int T, int) { return local_pattern(T, block); });

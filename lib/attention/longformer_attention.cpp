@@ -104,7 +104,7 @@ std::unique_ptr<Mixer> make_longformer_mixer(const MixerSpec& spec, ParameterSto
         if (g < 0)
             throw ConfigError(
                 fmt::format("{}: position {} is negative", opts.key_path("global_tokens"), g));
-    const int first = get_int_at_least(opts, "global_first", 0, 0);
+    const int first = opts.get_int_at_least("global_first", 0, 0);
     const bool global_projections = opts.get_bool("global_projections", true);
     opts.finish();
     for (int g = 0; g < first; ++g) global.push_back(g);

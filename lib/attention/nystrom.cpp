@@ -49,8 +49,8 @@ class NystromAttention : public AttentionKernel {
 
 std::unique_ptr<Mixer> make_nystrom_mixer(const MixerSpec& spec, ParameterStore& params) {
     OptionReader opts(spec.options, "model.attention.options");
-    const int landmarks = get_int_at_least(opts, "landmarks", 64, 1);
-    const int iterations = get_int_at_least(opts, "pinv_iterations", 6, 1);
+    const int landmarks = opts.get_int_at_least("landmarks", 64, 1);
+    const int iterations = opts.get_int_at_least("pinv_iterations", 6, 1);
     opts.finish();
     return std::make_unique<AttentionMixer>(
         spec, params,

@@ -101,18 +101,9 @@ Var PatternAttention::attend(const Var& qkv, int heads, const MixContext& ctx) {
     return block_attention_op(qkv, heads, ctx, dropout_, layer_, cached);
 }
 
-int get_int_at_least(OptionReader& opts, const std::string& key, int def, int min_value) {
-    const int v = opts.get_int(key, def);
-    if (v < min_value)
-        throw ConfigError(fmt::format(
-            "{}={}: must be {}", opts.key_path(key), v,
-            min_value == 1 ? std::string("positive") : fmt::format("at least {}", min_value)));
-    return v;
-}
-
 // Reads `window` (positive, even) and returns the one-sided band window/2.
 int read_half_window(OptionReader& opts, int def) {
-    const int window = get_int_at_least(opts, "window", def, 2);
+    const int window = opts.get_int_at_least("window", def, 2);
     if (window % 2 != 0)
         throw ConfigError(
             fmt::format("{}={}: must be even (the window is window/2 keys on each "

@@ -60,9 +60,6 @@ class PatternAttention : public AttentionKernel {
     std::map<std::pair<int, int>, std::shared_ptr<const BlockPattern>> cache_;
 };
 
-// Reads an integer option that must be >= min_value; ConfigError names the key and the value.
-int get_int_at_least(OptionReader& opts, const std::string& key, int def, int min_value);
-
 // Reads the sliding-window option `window` (positive, even) and returns the band window/2.
 int read_half_window(OptionReader& opts, int def);
 

@@ -13,14 +13,10 @@
 #include "attention/head_split.h"
 #include "attention/performer_features.h"
 #include "core/gemm.h"
-#include "core/vec_math.h"
 
 namespace xb {
 
 namespace {
-
-constexpr float kSoftmaxEps = 1e-4f;  // Google/LRA softmax_kernel_transformation
-constexpr float kReluEps = 1e-3f;     // LRA generalized kernel_epsilon
 
 // x (B, H, T, D), w (M, D) -> φ (B, H, T, M); see the file comment. Keys: rows t >= len are 0.
 Var favor_features(const Var& x, const Tensor& w, const std::vector<int32_t>& lengths, bool is_key,
@@ -32,36 +28,8 @@ Var favor_features(const Var& x, const Tensor& w, const std::vector<int32_t>& le
     float* phi = out->value.data();
     // u = x̂ Wᵀ for all rows at once
     gemm(false, true, B * H * T, M, D, data_scale, x->value.data(), D, w.data(), D, 0.0f, phi, M);
-    const float* xv = x->value.data();
-#pragma omp parallel for schedule(static)
-    for (int64_t bh = 0; bh < B * H; ++bh) {
-        const int64_t len = lengths[size_t(bh / H)];
-        float* p = phi + bh * T * M;
-        float key_max = -INFINITY;
-        if (softmax_kernel && is_key)
-            for (int64_t i = 0; i < len * M; ++i) key_max = std::max(key_max, p[i]);
-        for (int64_t t = 0; t < T; ++t) {
-            float* row = p + t * M;
-            if (is_key && t >= len) {
-                std::fill(row, row + M, 0.0f);
-                continue;
-            }
-            if (!softmax_kernel) {
-                for (int64_t r = 0; r < M; ++r) row[r] = std::max(row[r], 0.0f) + kReluEps;
-                continue;
-            }
-            float half_sq = 0.0f;
-            for (int64_t e = 0; e < D; ++e) {
-                const float xe = xv[(bh * T + t) * D + e] * data_scale;
-                half_sq += 0.5f * xe * xe;
-            }
-            const float c = is_key ? key_max : *std::max_element(row, row + M);
-            const float shift = half_sq + c;  // exponents are <= 0: u <= c, half_sq >= 0
-#pragma omp simd
-            for (int64_t r = 0; r < M; ++r)
-                row[r] = norm * (exp_approx_nonpositive(row[r] - shift) + kSoftmaxEps);
-        }
-    }
+    performer_feature_rows(phi, x->value.data(), lengths.data(),
+                           {B, H, T, D, M, data_scale, norm, is_key, softmax_kernel});
     if (needs_grad({&x})) {
         out->requires_grad = true;
         tape().push(
@@ -83,8 +51,8 @@ Var favor_features(const Var& x, const Tensor& w, const std::vector<int32_t>& le
                         const int64_t i = row * M + r;
                         float v = 0.0f;
                         if (!dead)
-                            v = softmax_kernel ? g[i] * (f[i] - norm * kSoftmaxEps)
-                                               : (f[i] > kReluEps ? g[i] : 0.0f);
+                            v = softmax_kernel ? g[i] * (f[i] - norm * kPerformerSoftmaxEps)
+                                               : (f[i] > kPerformerReluEps ? g[i] : 0.0f);
                         d[i] = v;
                         sum += v;
                     }
@@ -132,8 +100,8 @@ class PerformerAttention : public AttentionKernel {
 std::unique_ptr<Mixer> make_performer_mixer(const MixerSpec& spec, ParameterStore& params) {
     OptionReader opts(spec.options, "model.attention.options");
     PerformerOptions o;
-    o.features = get_int_at_least(opts, "features", 256, 1);
-    o.redraw = get_int_at_least(opts, "redraw", 1000, 0);
+    o.features = opts.get_int_at_least("features", 256, 1);
+    o.redraw = opts.get_int_at_least("redraw", 1000, 0);
     o.kernel = opts.get_choice("kernel", "softmax", {"softmax", "relu"});
     o.scaling = opts.get_choice("scaling", "chi", {"chi", "sqrt_d"});
     opts.finish();

@@ -23,4 +23,20 @@ Tensor orthogonal_random_features(uint64_t seed, int m, int D, const std::string
 // The seed of the features used by `layer` during redraw epoch `epoch` of a run.
 uint64_t performer_feature_seed(uint64_t run_seed, int layer, int64_t epoch);
 
+constexpr float kPerformerSoftmaxEps = 1e-4f;  // Google/LRA softmax_kernel_transformation
+constexpr float kPerformerReluEps = 1e-3f;     // LRA generalized kernel_epsilon
+
+struct PerformerFeatureShape {
+    int64_t B, H, T, D, M;  // batch, heads, tokens, head width, features
+    float data_scale;       // D^{-1/4}
+    float norm;             // m^{-1/2}
+    bool is_key;            // keys: rows past the length are 0, one max per example
+    bool softmax_kernel;    // FAVOR+ softmax kernel, else relu
+};
+
+// φ in place (performer.cpp's file comment): phi (B, H, T, M) holds u = x̂ Wᵀ on entry; x (B, H,
+// T, D) unscaled; lengths (B). Compiled per SIMD target (performer_kernels.cpp).
+void performer_feature_rows(float* phi, const float* x, const int32_t* lengths,
+                            const PerformerFeatureShape& s);
+
 }  // namespace xb

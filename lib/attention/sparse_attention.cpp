@@ -67,8 +67,8 @@ class StridedSparseAttention : public AttentionKernel {
 std::unique_ptr<Mixer> make_sparse_mixer(const MixerSpec& spec, ParameterStore& params) {
     OptionReader opts(spec.options, "model.attention.options");
     const bool strided = opts.get_choice("pattern", "fixed", {"fixed", "strided"}) == "strided";
-    const int block = get_int_at_least(opts, "block", 128, 1);
-    const int summary = get_int_at_least(opts, "summary", 32, 1);
+    const int block = opts.get_int_at_least("block", 128, 1);
+    const int summary = opts.get_int_at_least("summary", 32, 1);
     if (!strided && summary > block)
         throw ConfigError(fmt::format("{}={}: must be at most block={}", opts.key_path("summary"),
                                       summary, block));

@@ -127,7 +127,7 @@ std::unique_ptr<Mixer> make_synthesizer_mixer(const MixerSpec& spec, ParameterSt
     OptionReader opts(spec.options, "model.attention.options");
     SynthesizerOptions o;
     o.mode = opts.get_choice("mode", "random", {"dense", "random", "factorized_random"});
-    o.k = get_int_at_least(opts, "k", 32, 1);
+    o.k = opts.get_int_at_least("k", 32, 1);
     o.mix_dot_product = opts.get_bool("mix_dot_product", false);
     opts.finish();
     const int64_t H = spec.heads, L = spec.max_len, C = spec.dim;

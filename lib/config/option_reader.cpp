@@ -106,4 +106,13 @@ void OptionReader::finish() const {
     }
 }
 
+int OptionReader::get_int_at_least(const std::string& key, int def, int min_value) {
+    const int v = get_int(key, def);
+    if (v < min_value)
+        throw ConfigError(fmt::format(
+            "{}={}: must be {}", key_path(key), v,
+            min_value == 1 ? std::string("positive") : fmt::format("at least {}", min_value)));
+    return v;
+}
+
 }  // namespace xb

@@ -27,6 +27,9 @@ class OptionReader {
     std::vector<int> get_int_list(const std::string& key, const std::vector<int>& def);
     std::vector<std::string> get_string_list(const std::string& key,
                                              const std::vector<std::string>& def);
+    // An integer that must be >= min_value: "KEY=V: must be positive" (min_value 1) or "must be
+    // at least N".
+    int get_int_at_least(const std::string& key, int def, int min_value);
 
     // Throws ConfigError for the first key that no get_* asked for.
     void finish() const;

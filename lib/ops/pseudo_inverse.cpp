@@ -81,7 +81,14 @@ Var scaled_identity_minus(const Var& a, float c) {
     Var out = make_var(Tensor::empty(s));
     const float* av = a->value.data();
     float* o = out->value.data();
-    for (int64_t i = 0; i < total; ++i) o[i] = ((i % (M * M)) % (M + 1) == 0 ? c : 0.0f) - av[i];
+    // 0 - a (not -a: the same signed zeros as c·I - a) off the diagonal, c - a on it.
+    for (int64_t i = 0; i < total; ++i) o[i] = 0.0f - av[i];
+    const int64_t matrices = M > 0 ? total / (M * M) : 0;
+    for (int64_t m = 0; m < matrices; ++m)
+        for (int64_t d = 0; d < M; ++d) {
+            const int64_t i = m * M * M + d * (M + 1);
+            o[i] = c - av[i];
+        }
     if (needs_grad({&a})) {
         out->requires_grad = true;
         tape().push(
