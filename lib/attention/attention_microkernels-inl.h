@@ -60,6 +60,17 @@ HWY_INLINE void WithVectors(int v, F&& f) {
     return f(std::integral_constant<int, 1>{});
 }
 
+// Calls f(std::integral_constant<int, R>{}, r) for blocks [r, r + R) that cover [r0, n): blocks
+// of N, then smaller blocks for the remainder (one instantiation each, so R is a constant).
+template <int N, class F>
+HWY_INLINE void ForEachBlock(int n, F&& f, int r0 = 0) {
+    int r = r0;
+    for (; r + N <= n; r += N) f(std::integral_constant<int, N>{}, r);
+    if constexpr (N > 1) {
+        if (r < n) ForEachBlock<N - 1>(n, f, r);
+    }
+}
+
 // out[r][:] = sum_{d<D} rows[r][d] * xt[d][:] for r < JR over CV vectors of columns; rows r at
 // rows + r*ld_rows; xt row stride ldxt; out row stride ldout. S^T = K Q^T and dP^T = V dO^T.
 template <int CV, int JR>
@@ -85,29 +96,17 @@ HWY_INLINE void RowsTimesTransposedBlock(float* out, int ldout, const float* row
         for (int v = 0; v < CV; ++v) hn::StoreU(acc[r][v], d, out + size_t(r) * ldout + v * kLanes);
 }
 
-// The same over n rows: full JR blocks, then one smaller instantiation for the remainder.
-template <int CV, int JR>
-HWY_INLINE void RowsTimesTransposedRows(float* out, int ldout, const float* rows, size_t ld_rows,
-                                        int n, const float* xt, int ldxt, int D) {
-    int r = 0;
-    for (; r + JR <= n; r += JR)
-        RowsTimesTransposedBlock<CV, JR>(out + size_t(r) * ldout, ldout, rows + r * ld_rows,
-                                         ld_rows, xt, ldxt, D);
-    if constexpr (JR > 1) {
-        if (r < n)
-            RowsTimesTransposedRows<CV, JR - 1>(out + size_t(r) * ldout, ldout, rows + r * ld_rows,
-                                                ld_rows, n - r, xt, ldxt, D);
-    }
-}
-
 // out (n × nvec vectors) = rows (n × D) · xt (D × nvec vectors), chunk by chunk of columns.
 HWY_INLINE void RowsTimesTransposed(float* out, int ldout, const float* rows, size_t ld_rows, int n,
                                     const float* xt, int ldxt, int D, int nvec) {
     for (int c = 0; c < nvec; c += kChunkVectors) {
         WithVectors(nvec - c, [&](auto cv) {
             constexpr int CV = decltype(cv)::value;
-            RowsTimesTransposedRows<CV, rows_for(CV)>(out + c * kLanes, ldout, rows, ld_rows, n,
-                                                      xt + c * kLanes, ldxt, D);
+            ForEachBlock<rows_for(CV)>(n, [&](auto jr, int r) {
+                RowsTimesTransposedBlock<CV, decltype(jr)::value>(
+                    out + size_t(r) * ldout + c * kLanes, ldout, rows + r * ld_rows, ld_rows,
+                    xt + c * kLanes, ldxt, D);
+            });
         });
     }
 }
@@ -143,21 +142,6 @@ HWY_INLINE void TransposedAccumulateBlock(float* outt, int ldo, const float* sca
         for (int v = 0; v < CV; ++v) hn::StoreU(acc[c][v], d, outt + size_t(c) * ldo + v * kLanes);
 }
 
-template <int CV, int DC>
-HWY_INLINE void TransposedAccumulateColumns(float* outt, int ldo, const float* scale,
-                                            const float* rows, size_t ld_rows, int n,
-                                            const float* pt, int ldpt, int D) {
-    int c = 0;
-    for (; c + DC <= D; c += DC)
-        TransposedAccumulateBlock<CV, DC>(outt + size_t(c) * ldo, ldo, scale, rows + c, ld_rows, n,
-                                          pt, ldpt);
-    if constexpr (DC > 1) {
-        if (c < D)
-            TransposedAccumulateColumns<CV, DC - 1>(outt + size_t(c) * ldo, ldo, scale, rows + c,
-                                                    ld_rows, n, pt, ldpt, D - c);
-    }
-}
-
 // The same over all D head columns and nvec vectors of query lanes (n >= 1).
 HWY_INLINE void TransposedAccumulate(float* outt, int ldo, const float* scale, const float* rows,
                                      size_t ld_rows, int n, const float* pt, int ldpt, int D,
@@ -165,9 +149,11 @@ HWY_INLINE void TransposedAccumulate(float* outt, int ldo, const float* scale, c
     for (int c = 0; c < nvec; c += kChunkVectors) {
         WithVectors(nvec - c, [&](auto cv) {
             constexpr int CV = decltype(cv)::value;
-            TransposedAccumulateColumns<CV, rows_for(CV)>(outt + c * kLanes, ldo,
-                                                          scale + c * kLanes, rows, ld_rows, n,
-                                                          pt + c * kLanes, ldpt, D);
+            ForEachBlock<rows_for(CV)>(D, [&](auto dc, int d) {
+                TransposedAccumulateBlock<CV, decltype(dc)::value>(
+                    outt + size_t(d) * ldo + c * kLanes, ldo, scale + c * kLanes, rows + d, ld_rows,
+                    n, pt + c * kLanes, ldpt);
+            });
         });
     }
 }
@@ -200,28 +186,17 @@ HWY_INLINE void RowsAccumulateBlock(float* out, int ldout, const float* a, int l
         }
 }
 
-template <int JR, int DV>
-HWY_INLINE void RowsAccumulateRows(float* out, int ldout, const float* a, int lda, int rows,
-                                   const float* x, int ldx, int n) {
-    int r = 0;
-    for (; r + JR <= rows; r += JR)
-        RowsAccumulateBlock<JR, DV>(out + size_t(r) * ldout, ldout, a + size_t(r) * lda, lda, x,
-                                    ldx, n);
-    if constexpr (JR > 1) {
-        if (r < rows)
-            RowsAccumulateRows<JR - 1, DV>(out + size_t(r) * ldout, ldout, a + size_t(r) * lda, lda,
-                                           rows - r, x, ldx, n);
-    }
-}
-
 // out (rows × nvec vectors) += a (rows × n) · x (n × nvec vectors), chunk by chunk of columns.
 HWY_INLINE void RowsAccumulate(float* out, int ldout, const float* a, int lda, int rows,
                                const float* x, int ldx, int n, int nvec) {
     for (int c = 0; c < nvec; c += kChunkVectors) {
         WithVectors(nvec - c, [&](auto cv) {
             constexpr int CV = decltype(cv)::value;
-            RowsAccumulateRows<rows_for(CV), CV>(out + c * kLanes, ldout, a, lda, rows,
-                                                 x + c * kLanes, ldx, n);
+            ForEachBlock<rows_for(CV)>(rows, [&](auto jr, int r) {
+                RowsAccumulateBlock<decltype(jr)::value, CV>(out + size_t(r) * ldout + c * kLanes,
+                                                             ldout, a + size_t(r) * lda, lda,
+                                                             x + c * kLanes, ldx, n);
+            });
         });
     }
 }

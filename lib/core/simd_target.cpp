@@ -17,7 +17,6 @@ std::string target_name(int64_t bits) {
     if (bits == HWY_AVX3 || bits == HWY_AVX3_DL) return "avx512";
     if (bits == HWY_AVX2) return "avx2";
     if (bits == HWY_SSE4) return "sse4";
-    if (bits == HWY_SSSE3) return "ssse3";
     return "scalar";
 }
 

@@ -16,13 +16,17 @@ HWY_BEFORE_NAMESPACE();
 namespace xb {
 namespace HWY_NAMESPACE {
 
+// v · mask / (1 − p) for element i: the one mask of every loop below; scale = 1/(1 − p).
+HWY_INLINE float Dropped(float v, float p, float scale, uint64_t seed, uint64_t stream, int64_t i) {
+    return random_uniform(seed, stream, uint64_t(i)) >= p ? v * scale : 0.0f;
+}
+
 // x (N) -> out (N)
 void DropoutForward(float* out, const float* x, float p, uint64_t seed, uint64_t stream,
                     int64_t N) {
     float scale = 1.0f / (1.0f - p);
 #pragma omp parallel for schedule(static) if (N >= kMinParallelWork)
-    for (int64_t i = 0; i < N; ++i)
-        out[i] = random_uniform(seed, stream, uint64_t(i)) >= p ? x[i] * scale : 0.0f;
+    for (int64_t i = 0; i < N; ++i) out[i] = Dropped(x[i], p, scale, seed, stream, i);
 }
 
 // dx += dout · mask / (1 − p), the same mask as forward;  dx, dout (N)
@@ -30,8 +34,7 @@ void DropoutBackward(float* dx, const float* dout, float p, uint64_t seed, uint6
                      int64_t N) {
     float scale = 1.0f / (1.0f - p);
 #pragma omp parallel for schedule(static) if (N >= kMinParallelWork)
-    for (int64_t i = 0; i < N; ++i)
-        dx[i] += random_uniform(seed, stream, uint64_t(i)) >= p ? dout[i] * scale : 0.0f;
+    for (int64_t i = 0; i < N; ++i) dx[i] += Dropped(dout[i], p, scale, seed, stream, i);
 }
 
 // out = x + dropout(h): the residual add and its dropout in one pass;  out, x, h (N)
@@ -40,8 +43,7 @@ void ResidualDropoutForward(float* out, const float* x, const float* h, float p,
     float scale = 1.0f / (1.0f - p);
 #pragma omp parallel for schedule(static) if (N >= kMinParallelWork)
     for (int64_t i = 0; i < N; ++i) {
-        const float dropped = random_uniform(seed, stream, uint64_t(i)) >= p ? h[i] * scale : 0.0f;
-        out[i] = x[i] + dropped;
+        out[i] = x[i] + Dropped(h[i], p, scale, seed, stream, i);
     }
 }
 
@@ -52,7 +54,7 @@ void ResidualDropoutBackward(float* dx, float* dh, const float* dout, float p, u
 #pragma omp parallel for schedule(static) if (N >= kMinParallelWork)
     for (int64_t i = 0; i < N; ++i) {
         if (dx) dx[i] += dout[i];
-        if (dh) dh[i] += random_uniform(seed, stream, uint64_t(i)) >= p ? dout[i] * scale : 0.0f;
+        if (dh) dh[i] += Dropped(dout[i], p, scale, seed, stream, i);
     }
 }
 
