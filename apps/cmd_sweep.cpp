@@ -2,6 +2,8 @@
 // process (fresh memory figures, crashes contained), up to --jobs at once. Resumable: a run whose
 // report exists with status completed or diverged is skipped. A run that fails is recorded as a
 // report with status "failed" and does not stop the sweep; the exit code is 1 if any run failed.
+// `--cell I` runs cell I alone this way (what a Slurm array task runs); `--slurm` submits the
+// unfinished cells as a job array and `--status` lists every cell's state (sweep_slurm.cpp).
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "commands.h"
@@ -19,6 +22,7 @@
 #include "report/json_file.h"
 #include "report/run_report.h"
 #include "sweep/sweep.h"
+#include "sweep_slurm.h"
 
 namespace xb::app {
 
@@ -32,6 +36,10 @@ struct SweepOptions {
     bool dry_run = false;
     std::string tasks, variants, seeds;
     std::vector<std::string> overrides;
+    bool jobs_given = false;
+    bool slurm = false, status = false;
+    std::optional<size_t> cell;  // run this cell alone (Slurm array tasks)
+    SlurmOptions cluster;
 };
 
 volatile sig_atomic_t g_sweep_stop = 0;
@@ -52,25 +60,9 @@ std::vector<uint64_t> parse_seeds(const std::string& text) {
     return out;
 }
 
-// Done = the report parses and says completed or diverged (both are results). Interrupted and
-// failed runs, corrupt files and foreign files are run again.
-bool run_is_done(const std::string& path) {
-    if (!std::filesystem::exists(path)) return false;
-    try {
-        nlohmann::json j = read_json_file(path);
-        return j.value("schema", "") == kRunSchema &&
-               (j.value("status", "") == "completed" || j.value("status", "") == "diverged");
-    } catch (const std::exception&) {
-        return false;
-    }
-}
-
 std::string last_line(const std::string& path) {
     std::ifstream in(path);
-    std::string line, last;
-    while (std::getline(in, line))
-        if (!line.empty()) last = line;
-    return last;
+    return last_nonempty_line(in);
 }
 
 // A failed run leaves a report saying so, so `compare` can show "failed" instead of a gap.
@@ -104,7 +96,34 @@ std::string describe(const std::string& report) {
     }
 }
 
+void check_modes(const SweepOptions& o) {
+    if (o.slurm && o.jobs_given)
+        throw ConfigError(
+            "--slurm with --jobs: Slurm runs one cell per array task (limit them with "
+            "--max-parallel K)");
+    if (int(o.slurm) + int(o.status) + int(bool(o.cell)) > 1)
+        throw ConfigError("--slurm, --status and --cell: give at most one of them");
+}
+
+// What one Slurm array task runs: this binary on the same sweep, filters and overrides, with
+// absolute paths (the node's working directory may differ); the array index is appended.
+std::vector<std::string> cell_command(const SweepOptions& o) {
+    namespace fs = std::filesystem;
+    std::vector<std::string> c = {fs::canonical("/proc/self/exe").string(), "sweep",
+                                  fs::absolute(o.sweep).string(), "--out",
+                                  fs::absolute(o.out).string()};
+    if (!o.tasks.empty()) c.insert(c.end(), {"--tasks", o.tasks});
+    if (!o.variants.empty()) c.insert(c.end(), {"--variants", o.variants});
+    if (!o.seeds.empty()) c.insert(c.end(), {"--seeds", o.seeds});
+    for (const auto& s : o.overrides) c.insert(c.end(), {"--set", s});
+    c.insert(c.end(),
+             {"--threads", std::to_string(o.threads > 0 ? o.threads : o.cluster.cpus_per_task),
+              "--cell"});
+    return c;
+}
+
 int sweep_command(const SweepOptions& o) {
+    check_modes(o);
     SweepSpec spec = read_sweep(o.sweep);
     SweepFilter filter;
     if (!o.tasks.empty()) filter.tasks = split_list(o.tasks, "--tasks");
@@ -112,6 +131,19 @@ int sweep_command(const SweepOptions& o) {
     if (!o.seeds.empty()) filter.seeds = parse_seeds(o.seeds);
     filter.set = o.overrides;
     std::vector<SweepRun> runs = expand_sweep(spec, filter);
+    if (o.status) return print_sweep_status(runs, o.out);
+    if (o.slurm) {
+        SlurmOptions cluster = o.cluster;
+        cluster.dry_run = o.dry_run;
+        const std::string name = "xb-" + std::filesystem::path(o.sweep).stem().string();
+        return submit_sweep(runs, o.out, name, cluster, cell_command(o));
+    }
+    if (o.cell) {
+        if (*o.cell >= runs.size())
+            throw ConfigError(fmt::format("--cell {}: the sweep has {} cells (0-{})", *o.cell,
+                                          runs.size(), runs.size() - 1));
+        runs = {runs[*o.cell]};
+    }
     if (o.dry_run) {
         for (const auto& r : runs) fmt::print("{}\n", r.id);
         return 0;
@@ -134,7 +166,7 @@ int sweep_command(const SweepOptions& o) {
     while (next < runs.size() || !active.empty()) {
         while (!g_sweep_stop && next < runs.size() && int(active.size()) < o.jobs) {
             size_t i = next++;
-            if (run_is_done(report_of(i))) {
+            if (run_is_finished(run_state(report_of(i)))) {
                 ++skipped;
                 fmt::print("[{}/{}] {} done (skipped)\n", i + 1, runs.size(), runs[i].id);
                 continue;
@@ -183,20 +215,44 @@ Runner setup_sweep(CLI::App& app) {
     auto* sub = app.add_subcommand(
         "sweep", "Run every task x variant x grid x seed of a sweep file (resumable)");
     sub->add_option("sweep", o->sweep, "Sweep JSON file")->required()->check(CLI::ExistingFile);
-    sub->add_option("--jobs,-j", o->jobs, "Runs at once; threads are divided between them")
-        ->check(CLI::Range(1, 1024))
-        ->capture_default_str();
+    auto* jobs =
+        sub->add_option("--jobs,-j", o->jobs, "Runs at once; threads are divided between them")
+            ->check(CLI::Range(1, 1024))
+            ->capture_default_str();
     sub->add_option("--threads", o->threads, "Threads per run (0 = max(1, cores / jobs))")
         ->check(CLI::Range(0, 1024));
     sub->add_option("--out", o->out, "Directory for the reports (one <id>.json per run)")
         ->capture_default_str();
-    sub->add_flag("--dry-run", o->dry_run, "List the run IDs, one per line, and run nothing");
+    sub->add_flag("--dry-run", o->dry_run,
+                  "List the run IDs, one per line, and run nothing (with --slurm: print the "
+                  "sbatch script instead of submitting it)");
     sub->add_option("--tasks", o->tasks, "Only these tasks (comma-separated)");
     sub->add_option("--variants", o->variants, "Only these variant ids (comma-separated)");
     sub->add_option("--seeds", o->seeds, "Only these seeds (comma-separated)");
     sub->add_option("--set", o->overrides,
                     "Override a config key in every run: key.path=value (repeatable)");
-    return [o] { return sweep_command(*o); };
+    sub->add_option("--cell", o->cell, "Run only cell I (0-based, as --status numbers them)");
+    sub->add_flag("--status", o->status,
+                  "List each cell: done, diverged, failed, interrupted, missing (queued, running "
+                  "from squeue)");
+    auto* slurm = sub->add_flag("--slurm", o->slurm,
+                                "Submit the cells still to run as a Slurm job array (sbatch)");
+    SlurmOptions& c = o->cluster;
+    sub->add_option("--partition", c.partition, "Slurm partition (default: the cluster's)")
+        ->needs(slurm);
+    sub->add_option("--time", c.time, "Slurm time limit per cell, e.g. 04:00:00")->needs(slurm);
+    sub->add_option("--cpus-per-task", c.cpus_per_task, "CPUs per cell; also its --threads")
+        ->check(CLI::Range(1, 1024))
+        ->capture_default_str()
+        ->needs(slurm);
+    sub->add_option("--mem", c.mem, "Slurm memory per cell, e.g. 8G")->needs(slurm);
+    sub->add_option("--max-parallel", c.max_parallel, "Array tasks running at once (0 = any)")
+        ->check(CLI::Range(0, 100000))
+        ->needs(slurm);
+    return [o, jobs] {
+        o->jobs_given = jobs->count() > 0;
+        return sweep_command(*o);
+    };
 }
 
 }  // namespace xb::app

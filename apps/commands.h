@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -25,5 +26,7 @@ bool stderr_is_terminal();
 // "a,b,c" -> {"a","b","c"}; empty items are ConfigErrors naming the option.
 std::vector<std::string> split_list(const std::string& text, const std::string& option);
 std::vector<int> split_int_list(const std::string& text, const std::string& option);
+// The last line of the stream that is not empty ("" when there is none).
+std::string last_nonempty_line(std::istream& in);
 
 }  // namespace xb::app

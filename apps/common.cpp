@@ -47,4 +47,11 @@ std::vector<int> split_int_list(const std::string& text, const std::string& opti
     return out;
 }
 
+std::string last_nonempty_line(std::istream& in) {
+    std::string line, last;
+    while (std::getline(in, line))
+        if (!line.empty()) last = line;
+    return last;
+}
+
 }  // namespace xb::app

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include "core/errors.h"
 
@@ -13,8 +14,10 @@ namespace xb::app {
 
 namespace {
 
-// fork + exec /proc/self/exe with stdout (and stderr when err_fd >= 0) redirected.
-pid_t spawn_with_fds(const std::vector<std::string>& args, int out_fd, int err_fd, int close_fd) {
+// fork + exec /proc/self/exe (or, when program_on_path, args[0] looked up on PATH) with stdout
+// (and stderr when err_fd >= 0) redirected.
+pid_t spawn_with_fds(const std::vector<std::string>& args, int out_fd, int err_fd, int close_fd,
+                     bool program_on_path = false) {
     pid_t pid = fork();
     if (pid < 0) throw IoError("cannot start a child process (fork failed)");
     if (pid == 0) {
@@ -26,7 +29,10 @@ pid_t spawn_with_fds(const std::vector<std::string>& args, int out_fd, int err_f
         std::vector<char*> argv;
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
-        execv("/proc/self/exe", argv.data());
+        if (program_on_path)
+            execvp(argv[0], argv.data());
+        else
+            execv("/proc/self/exe", argv.data());
         _exit(127);
     }
     return pid;
@@ -56,23 +62,46 @@ std::pair<pid_t, int> wait_any_child() {
     return {pid, exit_code_of(status)};
 }
 
-std::string run_self_capture(const std::vector<std::string>& args, const std::string& what) {
+// Runs args with stdout into a pipe (stderr too when merge_stderr) and returns the exit code.
+static int run_capture(const std::vector<std::string>& args, bool program_on_path,
+                       bool merge_stderr, std::string* output) {
     int fds[2];
-    if (pipe(fds) != 0) throw IoError(fmt::format("{}: cannot create a pipe", what));
-    pid_t pid = spawn_with_fds(args, fds[1], -1, fds[0]);
+    if (pipe(fds) != 0) throw IoError(fmt::format("{}: cannot create a pipe", args[0]));
+    pid_t pid = spawn_with_fds(args, fds[1], merge_stderr ? fds[1] : -1, fds[0], program_on_path);
     close(fds[1]);
-    std::string output;
     char buf[4096];
     ssize_t n;
     while ((n = read(fds[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-        if (n > 0) output.append(buf, size_t(n));
+        if (n > 0) output->append(buf, size_t(n));
     close(fds[0]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    int code = exit_code_of(status);
+    return exit_code_of(status);
+}
+
+std::string run_self_capture(const std::vector<std::string>& args, const std::string& what) {
+    std::string output;
+    int code = run_capture(args, false, false, &output);
     if (code != 0) throw UserError(fmt::format("{} failed (exit status {})", what, code));
     return output;
+}
+
+int run_program(const std::vector<std::string>& args, std::string* output) {
+    return run_capture(args, true, true, output);
+}
+
+bool on_path(const std::string& program) {
+    const char* path = std::getenv("PATH");
+    std::string dirs = path ? path : "";
+    for (size_t start = 0; start <= dirs.size();) {
+        size_t colon = dirs.find(':', start);
+        std::string dir = dirs.substr(start, colon == std::string::npos ? colon : colon - start);
+        if (access(((dir.empty() ? "." : dir) + "/" + program).c_str(), X_OK) == 0) return true;
+        if (colon == std::string::npos) break;
+        start = colon + 1;
+    }
+    return false;
 }
 
 }  // namespace xb::app

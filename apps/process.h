@@ -18,5 +18,10 @@ std::pair<pid_t, int> wait_any_child();
 // Runs this binary with args and returns its stdout; throws UserError naming `what` and the
 // exit status when it does not exit 0.
 std::string run_self_capture(const std::vector<std::string>& args, const std::string& what);
+// Runs an external program (args[0], looked up on PATH), appends its stdout and stderr to
+// *output and returns its exit code (127 when it could not be started).
+int run_program(const std::vector<std::string>& args, std::string* output);
+// Whether an executable of that name is on PATH.
+bool on_path(const std::string& program);
 
 }  // namespace xb::app

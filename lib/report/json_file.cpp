@@ -17,7 +17,11 @@ void write_text_atomic(const std::string& path, const std::string& text) {
     std::error_code ec;
     if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
     if (ec) throw IoError(fmt::format("{}: cannot create directory ({})", path, ec.message()));
-    std::string tmp = path + fmt::format(".tmp{}", getpid());
+    // The temporary file is in the target's directory (so rename is atomic there) and named
+    // after host and process, so writers on different nodes of a shared filesystem never share one.
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    std::string tmp = path + fmt::format(".tmp.{}.{}", host, getpid());
     {
         std::ofstream out(tmp, std::ios::trunc);
         if (!out) throw IoError(fmt::format("{}: cannot write file", tmp));

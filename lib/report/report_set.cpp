@@ -79,6 +79,8 @@ void read_one(ReportSet& set, const std::string& path) {
             set.runs.push_back(run_record(j, path));
         } else if (schema == "xformer-bench/speed/1") {
             add_speed_file(set, j, path);
+        } else if (schema == "xformer-bench/slurm-job/1") {
+            // a Slurm sweep's job record (DIR/slurm/job-<id>.json): bookkeeping, not a result
         } else {
             set.warnings.push_back(fmt::format(
                 "{}: not an xformer-bench report (schema '{}'; skipped)", path, schema));

@@ -8,6 +8,7 @@
 #include "attention/mixer.h"
 #include "config/run_config.h"
 #include "core/errors.h"
+#include "report/run_report.h"
 #include "tasks/task.h"
 
 namespace xb {
@@ -249,5 +250,20 @@ std::vector<SweepRun> expand_sweep(const SweepSpec& s, const SweepFilter& f) {
     }
     return runs;
 }
+
+std::string run_state(const std::string& report_path) {
+    if (!std::filesystem::exists(report_path)) return "missing";
+    try {
+        nlohmann::json j = read_json_file(report_path);
+        const std::string status = j.value("status", "");
+        if (j.value("schema", "") != kRunSchema) return "missing";
+        if (status == "completed") return "done";
+        if (status == "diverged" || status == "failed" || status == "interrupted") return status;
+    } catch (const std::exception&) {
+    }
+    return "missing";
+}
+
+bool run_is_finished(const std::string& state) { return state == "done" || state == "diverged"; }
 
 }  // namespace xb

@@ -52,4 +52,10 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path);
 // sweep key otherwise), and expands task x variant x grid x seed in that order.
 std::vector<SweepRun> expand_sweep(const SweepSpec& spec, const SweepFilter& filter);
 
+// What the report at report_path says about its run: "done" (completed), "diverged", "failed",
+// "interrupted", or "missing" (no file, unreadable, or not a run report).
+std::string run_state(const std::string& report_path);
+// Done and diverged are results: a resumed or resubmitted sweep skips them and runs the rest.
+bool run_is_finished(const std::string& state);
+
 }  // namespace xb

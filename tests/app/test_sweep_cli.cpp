@@ -179,3 +179,47 @@ TEST_CASE("compare and plot cli: formats, files, warnings") {
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("missing: no such file or directory") != std::string::npos);
 }
+
+TEST_CASE("sweep cli: --cell runs one cell; --status; --slurm --dry-run skips finished cells") {
+    std::string dir = temp_dir("sweepcell");
+    std::string sweep = tiny_sweep(dir, "[1, 2]");
+    std::string out = dir + "/results";
+    const std::string no_slurm = "PATH=/nonexistent";  // no sbatch, sinfo or squeue
+    CommandResult r = run_xformer_bench("sweep " + sweep + " --out " + out + " --cell 1");
+    CAPTURE(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(completed_reports(out).size() == 1);
+    CHECK(completed_reports(out).count("listops__full__seed2.json") == 1);
+
+    r = run_xformer_bench("sweep " + sweep + " --out " + out + " --status", no_slurm);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("   1  done         listops__full__seed2\n") != std::string::npos);
+    CHECK(r.out.find("   3  missing      listops__linear__seed2\n") != std::string::npos);
+    CHECK(r.out.find("sweep: 4 cells: 1 done, 3 missing (squeue not reachable") !=
+          std::string::npos);
+
+    r = run_xformer_bench("sweep " + sweep + " --out " + out +
+                              " --slurm --dry-run --partition p --time 01:00:00 --max-parallel 2",
+                          no_slurm);
+    CAPTURE(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("#SBATCH --array=0,2-3%2\n") != std::string::npos);
+    CHECK(r.out.find("#SBATCH --partition=p\n#SBATCH --time=01:00:00\n") != std::string::npos);
+    CHECK(r.out.find(" --threads 1 --cell \"$SLURM_ARRAY_TASK_ID\"\n") != std::string::npos);
+
+    // Bad input: one line, exit 2.
+    for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+             {" --cell 4", "--cell 4: the sweep has 4 cells (0-3)"},
+             {" --slurm --jobs 2", "--slurm with --jobs"},
+             {" --slurm", "--slurm: sbatch not found on PATH"},
+             {" --slurm --status", "give at most one of them"}}) {
+        r = run_xformer_bench("sweep " + sweep + " --out " + out + args, no_slurm);
+        CAPTURE(args);
+        CHECK(r.exit_code == 2);
+        CHECK(count_lines(r.err) == 1);
+        CHECK(r.err.find(message) != std::string::npos);
+    }
+    r = run_xformer_bench("sweep " + sweep + " --partition p");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--partition requires --slurm") != std::string::npos);
+}
