@@ -1,5 +1,6 @@
 // `xformer-bench run`: train and evaluate one configuration, write one JSON report, print a
-// one-line summary. Progress goes to stderr when it is a terminal.
+// one-line summary. Progress goes to stderr when it is a terminal. Under mpirun the ranks train
+// one model data-parallel and rank 0 alone prints and writes the report.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -9,6 +10,7 @@
 
 #include "commands.h"
 #include "config/run_config.h"
+#include "core/distributed.h"
 #include "report/json_file.h"
 #include "report/run_report.h"
 #include "train/trainer.h"
@@ -64,7 +66,7 @@ int run_command(const RunOptions& o) {
                                                cfg.model.attention.variant, cfg.seed);
 
     ProgressFn progress;
-    if (!o.quiet && stderr_is_terminal()) {
+    if (!o.quiet && stderr_is_terminal() && world_rank() == 0) {
         auto start = std::chrono::steady_clock::now();
         progress = [start](int64_t step, int64_t total, double loss, double val, double tps) {
             double elapsed =
@@ -81,6 +83,7 @@ int run_command(const RunOptions& o) {
     std::signal(SIGTERM, SIG_DFL);
     if (progress && r.status != "completed") fmt::print(stderr, "\n");
 
+    if (world_rank() != 0) return r.status == "interrupted" ? 130 : 0;  // rank 0 alone reports
     nlohmann::json report = make_run_report(cfg, *task, data, r);
     if (!o.label.empty()) report["label"] = o.label;
     write_json_atomic(path, report);

@@ -11,6 +11,7 @@
 #include "attention/mixer.h"
 #include "commands.h"
 #include "config/run_config.h"
+#include "core/distributed.h"
 #include "core/errors.h"
 #include "process.h"
 #include "report/environment.h"
@@ -38,14 +39,19 @@ struct SpeedOptions {
 
 std::string gib(size_t bytes) { return fmt::format("{:.3f}", double(bytes) / (1 << 30)); }
 
-int speed_child(const SpeedOptions& o, const RunConfig& base) {
-    size_t colon = o.child.rfind(':');
+SpeedResult measure_one(const SpeedOptions& o, const RunConfig& base, const std::string& variant,
+                        int length) {
     RunConfig cfg = base;
-    cfg.model.attention.variant = o.child.substr(0, colon);
-    int length = std::stoi(o.child.substr(colon + 1));
+    cfg.model.attention.variant = variant;
     cfg.task.max_len = length;
     validate(cfg);
-    SpeedResult r = measure_speed(cfg, length, o.batch, o.steps, o.warmup);
+    return measure_speed(cfg, length, o.batch, o.steps, o.warmup);
+}
+
+int speed_child(const SpeedOptions& o, const RunConfig& base) {
+    size_t colon = o.child.rfind(':');
+    SpeedResult r =
+        measure_one(o, base, o.child.substr(0, colon), std::stoi(o.child.substr(colon + 1)));
     fmt::print("{}\n", to_json(r).dump());
     return 0;
 }
@@ -114,29 +120,40 @@ int speed_command(const SpeedOptions& o) {
 
     std::vector<SpeedResult> results;
     const nlohmann::json env = environment_json();
-    print_machine(env);
-    fmt::print("{:<12} {:>6} {:>10} {:>9} {:>11} {:>10} {:>10} {:>8} {:>8}\n", "variant", "length",
-               "step_s", "steps/s", "tokens/s", "tensor_GB", "rss_GB", "speedup", "mem_x");
+    // Under mpirun every rank measures in this process (a child would not be part of the MPI
+    // job); rank 0 alone prints and writes. The comm columns show the gradient allreduce.
+    const bool mpi = world_size() > 1, print = world_rank() == 0;
+    if (print) print_machine(env);
+    if (print)
+        fmt::print("{:<12} {:>6} {:>10} {:>9} {:>11} {:>10} {:>10} {:>8} {:>8}{}\n", "variant",
+                   "length", "step_s", "steps/s", "tokens/s", "tensor_GB", "rss_GB", "speedup",
+                   "mem_x", mpi ? fmt::format(" {:>9} {:>6}", "comm_s", "comm%") : "");
     for (const auto& v : variants) {
         for (int len : lengths) {
             std::vector<std::string> args = common;
             args.insert(args.end(), {"--child", fmt::format("{}:{}", v, len)});
             std::string what = fmt::format("speed: the measurement '{}'", args.back());
             SpeedResult r =
-                speed_result_from_json(nlohmann::json::parse(run_self_capture(args, what)));
+                mpi ? measure_one(o, base, v, len)
+                    : speed_result_from_json(nlohmann::json::parse(run_self_capture(args, what)));
             results.push_back(r);
+            if (!print) continue;
             const SpeedResult* ref = nullptr;  // the first variant at this length
             for (const auto& x : results)
                 if (x.length == len && x.variant == variants[0]) ref = &x;
             double speedup = ref ? ref->median_step_s / r.median_step_s : 1.0;
             double mem = ref ? double(r.peak_tensor_bytes) / double(ref->peak_tensor_bytes) : 1.0;
             fmt::print(
-                "{:<12} {:>6} {:>10.4f} {:>9.3f} {:>11.0f} {:>10} {:>10} {:>8.2f} {:>8.2f}\n", v,
+                "{:<12} {:>6} {:>10.4f} {:>9.3f} {:>11.0f} {:>10} {:>10} {:>8.2f} {:>8.2f}{}\n", v,
                 len, r.median_step_s, 1.0 / r.median_step_s, r.tokens_per_s,
-                gib(r.peak_tensor_bytes), gib(r.peak_rss_bytes), speedup, mem);
+                gib(r.peak_tensor_bytes), gib(r.peak_rss_bytes), speedup, mem,
+                mpi ? fmt::format(" {:>9.4f} {:>5.1f}%", r.communication_s,
+                                  100 * r.communication_s / r.median_step_s)
+                    : "");
             std::fflush(stdout);
         }
     }
+    if (!print) return 0;
     nlohmann::json records = nlohmann::json::array();
     for (const auto& r : results) {
         nlohmann::json j = to_json(r);
@@ -157,7 +174,8 @@ int speed_command(const SpeedOptions& o) {
         path = fmt::format("{}/speed_{}_{}-{}.json", o.out, base.task.name, stamp, n);
     write_json_atomic(path, {{"schema", "xformer-bench/speed/1"},
                              {"baseline", variants[0]},
-                             {"isolation", "one child process per (variant, length)"},
+                             {"isolation", mpi ? "in-process per rank (MPI data parallel)"
+                                               : "one child process per (variant, length)"},
                              {"config", to_json(base)},
                              {"records", records},
                              {"environment", env}});

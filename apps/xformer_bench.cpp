@@ -6,11 +6,13 @@
 #include <map>
 
 #include "commands.h"
+#include "core/distributed.h"
 #include "core/errors.h"
 #include "core/simd_target.h"
 #include "report/build_info.h"
 
 int main(int argc, char** argv) {
+    xb::DistributedSession mpi(&argc, &argv);  // joins MPI only when mpirun started this process
     CLI::App app{"xformer-bench: Long Range Arena style benchmarks for efficient transformers"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string(xb::kVersion) + " (" + xb::kGitCommit + ")");

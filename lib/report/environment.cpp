@@ -1,6 +1,7 @@
 // Environment capture for reports; see environment.h.
 #include "report/environment.h"
 
+#include "core/distributed.h"
 #include "core/simd_target.h"
 
 #include "report/build_info.h"
@@ -30,7 +31,7 @@ static std::string cpu_model() {
 nlohmann::json environment_json() {
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
-    return {
+    nlohmann::json env = {
         {"cpu", cpu_model()},
         {"cores", std::thread::hardware_concurrency()},
         {"threads", omp_get_max_threads()},
@@ -41,6 +42,11 @@ nlohmann::json environment_json() {
         {"git_commit", kGitCommit},
         {"hostname", host},
     };
+    if (world_size() > 1) {  // data-parallel over MPI: threads above are per rank
+        env["mpi_ranks"] = world_size();
+        env["mpi_hosts"] = world_hosts();
+    }
+    return env;
 }
 
 }  // namespace xb

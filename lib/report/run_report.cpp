@@ -19,7 +19,7 @@ nlohmann::json make_run_report(const RunConfig& cfg, const Task& task, const Dat
                            {"val_accuracy", h.val_accuracy},
                            {"elapsed_s", h.elapsed_s}});
     const double step_mean = r.steps_done ? r.train_s / double(r.steps_done) : 0.0;
-    return {
+    json report = {
         {"schema", kRunSchema},
         {"status", r.status},
         {"task",
@@ -65,6 +65,8 @@ nlohmann::json make_run_report(const RunConfig& cfg, const Task& task, const Dat
           {"optimizer_bytes", r.optimizer_bytes}}},
         {"environment", environment_json()},
     };
+    if (r.communication_s) report["time"]["communication_s"] = *r.communication_s;
+    return report;
 }
 
 }  // namespace xb

@@ -4,12 +4,15 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/distributed.h"
+#include "core/errors.h"
 #include "core/memory_pool.h"
 #include "core/rng.h"
 #include "model/classifier.h"
 #include "ops/ops.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
+#include "train/data_parallel.h"
 #include "train/trainer.h"
 
 namespace xb {
@@ -20,13 +23,18 @@ static double median(std::vector<double> v) {
     return n == 0 ? 0.0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
 }
 
-static SequenceBatch random_sequences(int batch, int length, int vocab, uint64_t seed) {
+// Rows [first, last) of a (batch, length) batch of random tokens.
+static SequenceBatch random_sequences(int64_t first, int64_t last, int length, int vocab,
+                                      uint64_t seed) {
     SequenceBatch s;
-    s.B = batch;
+    s.B = last - first;
     s.T = length;
     Rng rng(seed, 77);
-    for (int64_t i = 0; i < s.B * s.T; ++i) s.ids.push_back(int32_t(rng.uniform_int(1, vocab - 1)));
-    s.lengths.assign(size_t(batch), length);
+    for (int64_t i = 0; i < last * s.T; ++i) {
+        int32_t id = int32_t(rng.uniform_int(1, vocab - 1));
+        if (i >= first * s.T) s.ids.push_back(id);
+    }
+    s.lengths.assign(size_t(s.B), length);
     return s;
 }
 
@@ -36,18 +44,26 @@ SpeedResult measure_speed(const RunConfig& cfg, int length, int batch, int steps
     Classifier model(cfg.model, task->vocab_size(), task->num_classes(), length, task->is_pair(),
                      cfg.seed);
     AdamW optimizer(model.params(), cfg.optim);
+    // Under MPI, `batch` is the global batch and this rank takes its fixed share of the rows.
+    if (batch < world_size())
+        throw ConfigError(
+            fmt::format("--batch {} must be at least the MPI rank count {}", batch, world_size()));
+    const auto [first, last] = rank_share(batch, world_rank(), world_size());
+    GradientSync gradient_sync(model.params());
     Batch b;
-    b.first = random_sequences(batch, length, task->vocab_size(), cfg.seed);
+    b.first = random_sequences(first, last, length, task->vocab_size(), cfg.seed);
     if (task->is_pair())
-        b.second = random_sequences(batch, length, task->vocab_size(), cfg.seed + 1);
-    for (int i = 0; i < batch; ++i) b.labels.push_back(i % task->num_classes());
+        b.second = random_sequences(first, last, length, task->vocab_size(), cfg.seed + 1);
+    for (int64_t i = first; i < last; ++i) b.labels.push_back(int32_t(i % task->num_classes()));
 
-    std::vector<double> total, fwd, bwd, opt;
+    std::vector<double> total, fwd, bwd, opt, comm;
     for (int step = 1; step <= warmup + steps; ++step) {
+        const double comm0 = communication_seconds();
         auto t0 = Clock::now();
         Var loss = cross_entropy(model.forward(b, true, step), b.labels);
         auto t1 = Clock::now();
         tape().backward(loss);
+        gradient_sync.sync(last - first, batch);
         auto t2 = Clock::now();
         clip_grad_norm(model.params(), cfg.optim.clip_norm);
         optimizer.step(learning_rate_at(cfg.optim, step, warmup + steps), step);
@@ -58,6 +74,7 @@ SpeedResult measure_speed(const RunConfig& cfg, int length, int batch, int steps
         bwd.push_back(std::chrono::duration<double>(t2 - t1).count());
         opt.push_back(std::chrono::duration<double>(t3 - t2).count());
         total.push_back(std::chrono::duration<double>(t3 - t0).count());
+        comm.push_back(communication_seconds() - comm0);
     }
     SpeedResult r;
     r.variant = cfg.model.attention.variant;
@@ -69,6 +86,8 @@ SpeedResult measure_speed(const RunConfig& cfg, int length, int batch, int steps
     r.forward_s = median(fwd);
     r.backward_s = median(bwd);
     r.optimizer_s = median(opt);
+    r.ranks = world_size();
+    r.communication_s = median(comm);
     const double tokens = double(batch) * length * (task->is_pair() ? 2 : 1);
     r.tokens_per_s = r.median_step_s > 0 ? tokens / r.median_step_s : 0;
     r.peak_tensor_bytes = MemoryPool::instance().peak_bytes();
@@ -78,20 +97,25 @@ SpeedResult measure_speed(const RunConfig& cfg, int length, int batch, int steps
 }
 
 nlohmann::json to_json(const SpeedResult& r) {
-    return {{"variant", r.variant},
-            {"length", r.length},
-            {"batch", r.batch},
-            {"steps", r.steps},
-            {"median_step_s", r.median_step_s},
-            {"min_step_s", r.min_step_s},
-            {"forward_s", r.forward_s},
-            {"backward_s", r.backward_s},
-            {"optimizer_s", r.optimizer_s},
-            {"steps_per_s", r.median_step_s > 0 ? 1.0 / r.median_step_s : 0.0},
-            {"tokens_per_s", r.tokens_per_s},
-            {"peak_tensor_bytes", r.peak_tensor_bytes},
-            {"peak_rss_bytes", r.peak_rss_bytes},
-            {"params", r.params}};
+    nlohmann::json j = {{"variant", r.variant},
+                        {"length", r.length},
+                        {"batch", r.batch},
+                        {"steps", r.steps},
+                        {"median_step_s", r.median_step_s},
+                        {"min_step_s", r.min_step_s},
+                        {"forward_s", r.forward_s},
+                        {"backward_s", r.backward_s},
+                        {"optimizer_s", r.optimizer_s},
+                        {"steps_per_s", r.median_step_s > 0 ? 1.0 / r.median_step_s : 0.0},
+                        {"tokens_per_s", r.tokens_per_s},
+                        {"peak_tensor_bytes", r.peak_tensor_bytes},
+                        {"peak_rss_bytes", r.peak_rss_bytes},
+                        {"params", r.params}};
+    if (r.ranks > 1) {  // data parallel: step times include the gradient allreduce
+        j["ranks"] = r.ranks;
+        j["communication_s"] = r.communication_s;
+    }
+    return j;
 }
 
 SpeedResult speed_result_from_json(const nlohmann::json& j) {
@@ -109,6 +133,8 @@ SpeedResult speed_result_from_json(const nlohmann::json& j) {
     r.peak_tensor_bytes = j.at("peak_tensor_bytes").get<size_t>();
     r.peak_rss_bytes = j.at("peak_rss_bytes").get<size_t>();
     r.params = j.at("params").get<int64_t>();
+    r.ranks = j.value("ranks", 1);
+    r.communication_s = j.value("communication_s", 0.0);
     return r;
 }
 

@@ -18,9 +18,12 @@ struct SpeedResult {
     double tokens_per_s = 0;
     size_t peak_tensor_bytes = 0, peak_rss_bytes = 0;
     int64_t params = 0;
+    int ranks = 1;               // MPI ranks sharing each batch (data parallel)
+    double communication_s = 0;  // median seconds per step in the gradient allreduce
 };
 
-// cfg.model is the model to time; vocabulary and classes come from cfg.task's task.
+// cfg.model is the model to time; vocabulary and classes come from cfg.task's task. Under MPI
+// `batch` is the global batch: each rank takes its share, and gradients are summed every step.
 SpeedResult measure_speed(const RunConfig& cfg, int length, int batch, int steps, int warmup);
 
 nlohmann::json to_json(const SpeedResult& r);

@@ -6,12 +6,15 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/distributed.h"
+#include "core/errors.h"
 #include "core/memory_pool.h"
 #include "model/classifier.h"
 #include "ops/ops.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
 #include "train/batching.h"
+#include "train/data_parallel.h"
 
 namespace xb {
 
@@ -37,7 +40,8 @@ int64_t batch_tokens(const Batch& b) {
     return n;
 }
 
-// Accuracy of the model on a split (first max_batches batches; 0 = all).
+// Accuracy of the model on a split (first max_batches batches; 0 = all). Under MPI each rank
+// evaluates its fixed share of those examples and the counts are summed.
 double evaluate(Classifier& model, const std::vector<Example>& split, int batch_size,
                 int max_batches, bool pair, int64_t* tokens) {
     NoGradGuard no_grad;
@@ -45,14 +49,18 @@ double evaluate(Classifier& model, const std::vector<Example>& split, int batch_
     for (size_t i = 0; i < order.size(); ++i) order[i] = int64_t(i);
     int64_t n = int64_t(split.size());
     if (max_batches > 0) n = std::min<int64_t>(n, int64_t(max_batches) * batch_size);
-    int64_t correct = 0;
-    for (int64_t begin = 0; begin < n; begin += batch_size) {
-        Batch batch = make_batch(split, order, begin, std::min(n, begin + batch_size), pair);
-        *tokens += batch_tokens(batch);
+    const auto [first, last] = rank_share(n, world_rank(), world_size());
+    int64_t correct = 0, local_tokens = 0;
+    for (int64_t begin = first; begin < last; begin += batch_size) {
+        Batch batch = make_batch(split, order, begin, std::min(last, begin + batch_size), pair);
+        local_tokens += batch_tokens(batch);
         std::vector<int32_t> pred = argmax_rows(model.forward(batch, false, -1)->value);
         for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == batch.labels[i];
     }
-    return n ? double(correct) / double(n) : 0.0;
+    std::vector<double> counts = {double(correct), double(local_tokens)};
+    sum_over_ranks(counts);  // exact: counts stay far below 2^53
+    *tokens += int64_t(counts[1]);
+    return n ? counts[0] / double(n) : 0.0;
 }
 
 std::vector<Tensor> snapshot(const ParameterStore& params) {
@@ -82,6 +90,16 @@ RunResult train_and_evaluate(const RunConfig& cfg, const Task& task, const Datas
     const TrainConfig& tc = cfg.train;
     const int64_t n_train = int64_t(data.train.size());
     const int64_t bs = std::min<int64_t>(tc.batch_size, n_train);
+    // Data parallel: this rank's fixed rows of every global batch (all of it in one process).
+    const int ranks = world_size();
+    if (bs < ranks)
+        throw ConfigError(fmt::format(
+            "train.batch_size={} (limited by {} training examples) must be at least the MPI "
+            "rank count {}",
+            tc.batch_size, n_train, ranks));
+    const auto [share_begin, share_end] = rank_share(bs, world_rank(), ranks);
+    GradientSync gradient_sync(model.params());
+    const double comm_at_start = communication_seconds();
     std::vector<int64_t> order;
     int64_t epoch = -1, cursor = n_train;
     double loss_sum = 0;
@@ -94,12 +112,13 @@ RunResult train_and_evaluate(const RunConfig& cfg, const Task& task, const Datas
             order = epoch_order(n_train, cfg.seed, ++epoch);
             cursor = 0;
         }
-        Batch batch = make_batch(data.train, order, cursor, cursor + bs, pair);
+        Batch batch = make_batch(data.train, order, cursor + share_begin, cursor + share_end, pair);
         cursor += bs;
         const auto t0 = Clock::now();
         Var loss = cross_entropy(model.forward(batch, true, step), batch.labels);
         const auto t1 = Clock::now();
         tape().backward(loss);
+        gradient_sync.sync(share_end - share_begin, bs);  // part of the backward phase
         const auto t2 = Clock::now();
         clip_grad_norm(model.params(), cfg.optim.clip_norm);
         optimizer.step(learning_rate_at(cfg.optim, step, tc.steps), step);
@@ -108,10 +127,20 @@ RunResult train_and_evaluate(const RunConfig& cfg, const Task& task, const Datas
         r.forward_s += std::chrono::duration<double>(t1 - t0).count();
         r.backward_s += std::chrono::duration<double>(t2 - t1).count();
         r.optimizer_s += std::chrono::duration<double>(t3 - t2).count();
-        r.train_tokens += batch_tokens(batch);
         r.steps_done = step;
 
-        const double l = loss->value.data()[0];
+        double l = loss->value.data()[0];
+        int64_t tokens = batch_tokens(batch);
+        bool stop = g_stop_requested.load();
+        if (ranks > 1) {  // the global batch's mean loss and tokens; stop when any rank must
+            std::vector<double> v = {l * double(share_end - share_begin) / double(bs),
+                                     double(tokens), stop ? 1.0 : 0.0};
+            sum_over_ranks(v);
+            l = v[0];
+            tokens = int64_t(v[1]);
+            stop = v[2] > 0;
+        }
+        r.train_tokens += tokens;
         if (!std::isfinite(l)) {
             r.status = "diverged";
             tape().clear();
@@ -119,7 +148,6 @@ RunResult train_and_evaluate(const RunConfig& cfg, const Task& task, const Datas
         }
         loss_sum += l;
         ++loss_count;
-        const bool stop = g_stop_requested.load();
         if (step % tc.eval_every == 0 || step == tc.steps || stop) {
             const auto te = Clock::now();
             double acc =
@@ -157,6 +185,7 @@ RunResult train_and_evaluate(const RunConfig& cfg, const Task& task, const Datas
     }
     r.eval_s += seconds_since(te);
     r.total_s = seconds_since(t_start);
+    if (ranks > 1) r.communication_s = communication_seconds() - comm_at_start;
     r.peak_tensor_bytes = MemoryPool::instance().peak_bytes();
     r.peak_rss_bytes = peak_rss_bytes();
     return r;

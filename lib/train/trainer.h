@@ -30,6 +30,8 @@ struct RunResult {
     // time
     double total_s = 0, train_s = 0, eval_s = 0, forward_s = 0, backward_s = 0, optimizer_s = 0;
     int64_t train_tokens = 0, eval_tokens = 0;
+    // Under MPI: seconds in collectives, already included in backward_s and eval_s.
+    std::optional<double> communication_s;
     // model and memory
     int64_t params = 0;
     size_t param_bytes = 0, optimizer_bytes = 0, peak_tensor_bytes = 0, peak_rss_bytes = 0;
