@@ -29,10 +29,12 @@ pid_t spawn_with_fds(const std::vector<std::string>& args, int out_fd, int err_f
         std::vector<char*> argv;
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
-        if (program_on_path)
+        if (program_on_path) {
             execvp(argv[0], argv.data());
-        else
+        } else {
+            setenv("XB_NO_MPI", "1", 1);  // a child is never a rank of its parent's MPI job
             execv("/proc/self/exe", argv.data());
+        }
         _exit(127);
     }
     return pid;

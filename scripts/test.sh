@@ -6,5 +6,7 @@ cd "$(dirname "$0")/.."
 ./scripts/build.sh
 # The unit binary uses both cores through OpenMP; CTest runs it once.
 (cd build && ctest --output-on-failure)
+# Slurm job-array sweeps and MPI data-parallel training, on a one-node cluster it starts and stops.
+./scripts/test_cluster.sh ./build/xformer-bench
 # The HTML report, rendered in headless Chromium.
 ./scripts/check_html.sh ./build/xformer-bench

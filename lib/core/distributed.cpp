@@ -29,11 +29,15 @@ std::string host_name() {
     return host;
 }
 
-// Only a process that an MPI launcher started joins MPI: a plain `xformer-bench run` (and every
-// child process that `sweep` or `speed` starts outside mpirun) never initialises it.
+// Only a process that an MPI launcher started as one of several ranks joins MPI: a plain
+// `xformer-bench run`, `mpirun -np 1`, and every child process that `sweep` or `speed` starts
+// (spawn_self sets XB_NO_MPI: a child is not a rank of its parent's job) never initialise it.
 bool launched_by_mpi() {
-    for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"})
-        if (std::getenv(name)) return true;
+    if (std::getenv("XB_NO_MPI")) return false;
+    for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+        const char* size = std::getenv(name);
+        if (size && std::atoi(size) > 1) return true;
+    }
     return false;
 }
 

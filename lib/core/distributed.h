@@ -1,7 +1,7 @@
 // The data-parallel process group: this process's rank among how many, and the few collectives
 // that training needs. Over MPI when the binary is built with it (XB_HAVE_MPI) and was started
-// by an MPI launcher (mpirun sets OMPI_COMM_WORLD_SIZE / PMIX_RANK); otherwise a group of one
-// whose collectives are never called, so single-process runs take no MPI path at all.
+// by an MPI launcher as one of several ranks (mpirun sets OMPI_COMM_WORLD_SIZE); otherwise a group
+// of one whose collectives are never called, so single-process runs take no MPI path at all.
 #pragma once
 #include <cstdint>
 #include <string>
