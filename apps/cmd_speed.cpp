@@ -103,6 +103,8 @@ int speed_command(const SpeedOptions& o) {
     RunConfig base = load_config(o.config, with_variant);
     set_threads(base.train.threads);
     if (!o.child.empty()) return speed_child(o, base);
+    if (o.kernel && world_size() > 1)
+        throw ConfigError("--kernel times the kernel in one process: run it without mpirun");
     if (o.kernel) return kernel_speed_command(o, base);
     for (const auto& v : variants) {  // every variant with these options, before measuring any
         std::vector<std::string> check = overrides;

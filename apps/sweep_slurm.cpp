@@ -14,9 +14,9 @@
 #include <map>
 #include <sstream>
 
+#include "commands.h"
 #include "config/run_config.h"
 #include "core/errors.h"
-#include "commands.h"
 #include "process.h"
 #include "report/json_file.h"
 #include "sweep/slurm_script.h"
@@ -84,6 +84,7 @@ void check_cluster_input(const std::string& out, const SlurmOptions& o) {
                                               o.partition, join_names(names)));
         }
     }
+    if (o.dry_run) return;  // a dry run writes nothing
     std::error_code ec;
     fs::create_directories(out + "/slurm", ec);
     fs::create_directories(out + "/logs", ec);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 #include "core/check.h"
@@ -69,6 +70,12 @@ DistributedSession::DistributedSession(int* argc, char*** argv) {
 #else
     (void)argc;
     (void)argv;
+    if (launched_by_mpi()) {  // N copies would each train the whole model and race to report
+        std::fprintf(stderr,
+                     "error: mpirun: this xformer-bench was built without MPI (XB_MPI=OFF or no "
+                     "libopenmpi-dev at configure time); run it without mpirun\n");
+        std::exit(2);
+    }
 #endif
 }
 
