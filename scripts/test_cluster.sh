@@ -17,7 +17,8 @@ for cmd in sbatch squeue scancel sinfo slurmctld slurmd munged mpirun python3; d
     command -v "$cmd" >/dev/null || fail "$cmd not found (scripts/setup.sh installs slurm-wlm, munge, openmpi-bin, python3)"
 done
 [ "$(id -u)" -eq 0 ] || fail "must run as root (it writes /etc/slurm/slurm.conf and starts daemons)"
-pgrep -x slurmctld >/dev/null && fail "a slurmctld is already running; this test starts its own"
+alive() { pgrep -x -r R,S,D "$1" >/dev/null; }  # running, not a zombie left by a daemon's fork
+alive slurmctld && fail "a slurmctld is already running; this test starts its own"
 
 work=$(mktemp -d /tmp/xb-cluster.XXXXXX)
 started_munge=""
@@ -28,7 +29,10 @@ cleanup() {
         [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
     done
     [ -n "$started_munge" ] && kill "$started_munge" 2>/dev/null || true
-    sleep 1
+    for _ in $(seq 1 20); do  # until they are gone, so that a next run can start its own
+        alive slurmctld || alive slurmd || { [ -n "$started_munge" ] && alive munged; } || break
+        sleep 0.25
+    done
     if [ -f "$work/slurm.conf.saved" ]; then cp "$work/slurm.conf.saved" "$conf"; else rm -f "$conf"; fi
     rm -rf "$work"
 }
@@ -59,12 +63,16 @@ SlurmdLogFile=$work/slurmd.log
 NodeName=$host CPUs=$(nproc) RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
-if ! pgrep -x munged >/dev/null; then
+if ! alive munged; then
     [ -f /etc/munge/munge.key ] || mungekey -c
     mkdir -p /run/munge && chown munge:munge /run/munge
+    rm -f /run/munge/munged.pid
     munged --force
-    sleep 0.5
-    started_munge=$(pgrep -x munged | head -1)
+    for _ in $(seq 1 20); do
+        [ -s /run/munge/munged.pid ] && break
+        sleep 0.25
+    done
+    started_munge=$(cat /run/munge/munged.pid) || fail "munged did not start"
 fi
 slurmctld
 slurmd
