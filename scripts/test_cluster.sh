@@ -111,6 +111,12 @@ submitted=$("$bin" sweep "$sweep" --out "$out" --slurm --partition debug --cpus-
 echo "$submitted"
 job=$(sed -n 's/^submitted job \([0-9]*\): array of 4 cells.*/\1/p' <<<"$submitted")
 [ -n "$job" ] || fail "first submission: expected 'submitted job N: array of 4 cells', got: $submitted"
+# While the array is in the queue, --status shows it and a resubmission runs nothing twice.
+"$bin" sweep "$sweep" --out "$out" --status | tee "$work/status0"
+[ "$(grep -cE '^ +[0-9]+  (queued|running) ' "$work/status0")" -eq 4 ] ||
+    fail "right after submission, --status should show 4 cells queued or running"
+"$bin" sweep "$sweep" --out "$out" --slurm | grep -q "nothing to submit: 4 cells, 0 finished, 4 queued or running" ||
+    fail "a resubmission while the array is queued should submit nothing"
 scancel "${job}_3"  # cell 3 is still waiting for a CPU: cancelled, it never runs
 wait_for_job "$job"
 "$bin" sweep "$sweep" --out "$out" --status | tee "$work/status1"
