@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "config/run_config.h"
 #include "core/errors.h"
+#include "core/file_io.h"
 #include "process.h"
 #include "report/environment.h"
 #include "report/json_file.h"
@@ -97,6 +98,7 @@ int speed_command(const SpeedOptions& o) {
     RunConfig base = load_config(o.config, with_variant);
     set_threads(base.train.threads);
     if (!o.child.empty()) return speed_child(o, base);
+    probe_writable_directory(o.out);  // before the measurements, not after
     if (o.kernel) return kernel_speed_command(o, base);
     for (const auto& v : variants) {  // every variant with these options, before measuring any
         std::vector<std::string> check = overrides;

@@ -25,5 +25,8 @@ bool stderr_is_terminal();
 // "a,b,c" -> {"a","b","c"}; empty items are ConfigErrors naming the option.
 std::vector<std::string> split_list(const std::string& text, const std::string& option);
 std::vector<int> split_int_list(const std::string& text, const std::string& option);
+// A CLI11 check that the value is written as a non-negative integer (digits only), so unsigned
+// options never take "-1" as 2^64 - 1.
+CLI::Validator non_negative_integer();
 
 }  // namespace xb::app
