@@ -101,10 +101,9 @@ RunConfig config_from_json(const nlohmann::json& j) {
     }
 }
 
-nlohmann::json read_json_file(const std::string& path) {
-    const std::string text = read_file_bytes(path);
+nlohmann::json parse_json_located(const std::string& text, const std::string& where) {
     try {
-        return parse_json(text, path);
+        return parse_json(text, where);
     } catch (const nlohmann::json::parse_error& e) {
         // Turn the byte offset into line:column.
         size_t line = 1, col = 1;
@@ -116,8 +115,12 @@ nlohmann::json read_json_file(const std::string& path) {
                 ++col;
             }
         }
-        throw ConfigError(fmt::format("{}:{}:{}: invalid JSON", path, line, col));
+        throw ConfigError(fmt::format("{}:{}:{}: invalid JSON", where, line, col));
     }
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+    return parse_json_located(read_file_bytes(path), path);
 }
 
 void apply_override(nlohmann::json& j, const std::string& assignment) {
@@ -150,9 +153,14 @@ void apply_override(nlohmann::json& j, const std::string& assignment) {
 }
 
 RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
-    nlohmann::json j = path.empty() ? nlohmann::json::object() : read_json_file(path);
+    return config_from_text(path.empty() ? "{}" : read_file_bytes(path), path, overrides);
+}
+
+RunConfig config_from_text(const std::string& text, const std::string& where,
+                           const std::vector<std::string>& overrides) {
+    nlohmann::json j = parse_json_located(text, where);
     if (!j.is_object())
-        throw ConfigError(fmt::format("{}: the config must be a JSON object", path));
+        throw ConfigError(fmt::format("{}: the config must be a JSON object", where));
     for (const auto& o : overrides) apply_override(j, o);
     RunConfig cfg = config_from_json(j);
     validate(cfg);
