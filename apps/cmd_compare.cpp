@@ -8,8 +8,8 @@
 
 #include "commands.h"
 #include "core/errors.h"
+#include "core/file_io.h"
 #include "report/html_report.h"
-#include "report/json_file.h"
 #include "report/report_set.h"
 #include "report/table_format.h"
 #include "report/tables.h"
@@ -34,6 +34,7 @@ ReportSet load_with_warnings(const std::vector<std::string>& paths) {
 }
 
 int compare_command(const CompareOptions& o) {
+    if (!o.out.empty()) probe_output_file(o.out);
     ReportSet set = load_with_warnings(o.paths);
     std::string text;
     if (o.format == "html") {
@@ -48,7 +49,7 @@ int compare_command(const CompareOptions& o) {
     if (o.out.empty()) {
         fmt::print("{}", text);
     } else {
-        write_text_atomic(o.out, text);
+        write_file_atomic(o.out, text);
         fmt::print(stderr, "wrote {}\n", o.out);
     }
     return 0;

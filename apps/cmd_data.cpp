@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
 #include "commands.h"
 #include "config/run_config.h"
 #include "core/errors.h"
+#include "core/file_io.h"
 
 namespace xb::app {
 
@@ -37,6 +39,7 @@ int data_command(const DataOptions& o) {
         cfg.task.n_train = std::min(cfg.task.n_train, o.preview);
         cfg.task.n_val = cfg.task.n_test = 1;
     }
+    if (!o.out.empty()) probe_writable_directory(o.out);  // before a long generation
     auto task = make_task(cfg.task);
     // Image tasks need max_len >= their pixel count; without a config file or an explicit
     // task.max_len, use the image size instead of the generic default.
@@ -52,7 +55,15 @@ int data_command(const DataOptions& o) {
                        task->preview(data.train[i]));
     }
     if (!o.out.empty()) {
-        task->write(data, o.out);
+        // A write that fails part-way leaves nothing behind in a folder that it created.
+        std::error_code ec;
+        const bool existed = std::filesystem::exists(o.out, ec);
+        try {
+            task->write(data, o.out);
+        } catch (...) {
+            if (!existed) std::filesystem::remove_all(o.out, ec);
+            throw;
+        }
         fmt::print("wrote {} train, {} val, {} test examples of '{}' to {}\n", data.train.size(),
                    data.val.size(), data.test.size(), cfg.task.name, o.out);
     }
@@ -71,7 +82,8 @@ Runner setup_data(CLI::App& app) {
     sub->add_option("--config", o->config, "Config JSON file (its task section is used)")
         ->check(CLI::ExistingFile);
     sub->add_option("--set", o->overrides, "Override a config key, e.g. task.n_train=1000");
-    sub->add_option("--seed", o->seed, "Generation seed (overrides seed)");
+    sub->add_option("--seed", o->seed, "Generation seed (overrides seed)")
+        ->check(non_negative_integer());
     return [o] { return data_command(*o); };
 }
 

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "commands.h"
-#include "report/json_file.h"
+#include "core/file_io.h"
 #include "report/plot_data.h"
 #include "report/report_set.h"
 #include "report/svg_plot.h"
@@ -34,7 +34,7 @@ int plot_command(const PlotOptions& o) {
         std::vector<ScalingSeries> series = scaling_data(set, &source);
         svg = scaling_svg(series, source);
     }
-    write_text_atomic(o.out, svg);
+    write_file_atomic(o.out, svg);
     fmt::print("wrote {}\n", o.out);
     return 0;
 }

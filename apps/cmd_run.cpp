@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "config/run_config.h"
 #include "core/distributed.h"
+#include "core/file_io.h"
 #include "report/json_file.h"
 #include "report/run_report.h"
 #include "train/trainer.h"
@@ -58,12 +59,13 @@ int run_command(const RunOptions& o) {
     RunConfig cfg = load_config(o.config, overrides);
     set_threads(cfg.train.threads);
 
-    auto task = make_task(cfg.task);
-    Dataset data = load_or_generate(*task, cfg.task, cfg.seed);
     const std::string path = !o.report.empty()
                                  ? o.report
                                  : fmt::format("{}/{}__{}__seed{}.json", o.out, cfg.task.name,
                                                cfg.model.attention.variant, cfg.seed);
+    probe_output_file(path);  // before hours of work, not after
+    auto task = make_task(cfg.task);
+    Dataset data = load_or_generate(*task, cfg.task, cfg.seed);
 
     ProgressFn progress;
     if (!o.quiet && stderr_is_terminal() && world_rank() == 0) {
@@ -108,7 +110,7 @@ Runner setup_run(CLI::App& app) {
     sub->add_option("--variant", o->variant,
                     "Attention variant (overrides model.attention.variant)");
     sub->add_option("--set", o->overrides, "Override a config key: key.path=value (repeatable)");
-    sub->add_option("--seed", o->seed, "Run seed (overrides seed)");
+    sub->add_option("--seed", o->seed, "Run seed (overrides seed)")->check(non_negative_integer());
     sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->check(CLI::Range(0, 1024));
     sub->add_option("--out", o->out, "Directory for the report")->capture_default_str();
     sub->add_option("--report", o->report, "Exact report path (instead of --out naming)");

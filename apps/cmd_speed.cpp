@@ -13,6 +13,7 @@
 #include "config/run_config.h"
 #include "core/distributed.h"
 #include "core/errors.h"
+#include "core/file_io.h"
 #include "process.h"
 #include "report/environment.h"
 #include "report/json_file.h"
@@ -105,6 +106,7 @@ int speed_command(const SpeedOptions& o) {
     if (!o.child.empty()) return speed_child(o, base);
     if (o.kernel && world_size() > 1)
         throw ConfigError("--kernel times the kernel in one process: run it without mpirun");
+    probe_writable_directory(o.out);  // before the measurements, not after
     if (o.kernel) return kernel_speed_command(o, base);
     for (const auto& v : variants) {  // every variant with these options, before measuring any
         std::vector<std::string> check = overrides;

@@ -28,5 +28,8 @@ std::vector<std::string> split_list(const std::string& text, const std::string& 
 std::vector<int> split_int_list(const std::string& text, const std::string& option);
 // The last line of the stream that is not empty ("" when there is none).
 std::string last_nonempty_line(std::istream& in);
+// A CLI11 check that the value is written as a non-negative integer (digits only), so unsigned
+// options never take "-1" as 2^64 - 1.
+CLI::Validator non_negative_integer();
 
 }  // namespace xb::app

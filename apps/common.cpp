@@ -54,4 +54,14 @@ std::string last_nonempty_line(std::istream& in) {
     return last;
 }
 
+CLI::Validator non_negative_integer() {
+    return CLI::Validator(
+        [](std::string& text) {
+            const bool digits = !text.empty() && text.size() <= 20 &&
+                                text.find_first_not_of("0123456789") == std::string::npos;
+            return digits ? std::string() : "expected a non-negative integer, got '" + text + "'";
+        },
+        "UINT");
+}
+
 }  // namespace xb::app

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <map>
 
 #include "commands.h"
@@ -13,6 +14,9 @@
 
 int main(int argc, char** argv) {
     xb::DistributedSession mpi(&argc, &argv);  // joins MPI only when mpirun started this process
+    // A file-size limit (ulimit -f) or a full quota then fails a write with EFBIG, reported like
+    // any other write error, instead of killing the process.
+    std::signal(SIGXFSZ, SIG_IGN);
     CLI::App app{"xformer-bench: Long Range Arena style benchmarks for efficient transformers"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string(xb::kVersion) + " (" + xb::kGitCommit + ")");
@@ -46,7 +50,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        fmt::print(stderr, "error: {}\nRun with --help for usage.\n", e.what());
+        fmt::print(stderr, "error: {} (see --help)\n", e.what());
         return 2;
     }
     try {
@@ -57,8 +61,10 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "error: {}\n", e.what());
         return 2;
     } catch (const std::bad_alloc&) {
-        fmt::print(stderr, "error: out of memory\n");
-        return 3;
+        fmt::print(stderr,
+                   "error: out of memory (the sizes that drive it: train.batch_size, "
+                   "task.max_len, task.n_train, model.dim, model.ffn_dim, model.layers)\n");
+        return 2;
     } catch (const std::exception& e) {
         fmt::print(stderr, "error: {}\n", e.what());
         return 1;

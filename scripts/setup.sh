@@ -3,11 +3,13 @@
 # package is already installed it does nothing.
 set -euo pipefail
 # chromium: scripts/check_html.sh renders the HTML report in it (part of scripts/test.sh).
+# clang, libclang-rt-14-dev, libomp-14-dev: the checked build of scripts/test_sanitizers.sh
+# (ASan, UBSan, libFuzzer).
 # libopenmpi-dev: data-parallel training (XB_MPI). slurm-wlm, munge, openmpi-bin, python3:
 # scripts/test_cluster.sh runs a one-node Slurm cluster and mpirun (part of scripts/test.sh).
 packages=(g++ cmake ninja-build git libcli11-dev nlohmann-json3-dev libfmt-dev doctest-dev
           libdnnl-dev libpng-dev libhwy-dev chromium libopenmpi-dev openmpi-bin slurm-wlm munge
-          python3)
+          python3 clang libclang-rt-14-dev libomp-14-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,3 +10,5 @@ cd "$(dirname "$0")/.."
 ./scripts/test_cluster.sh ./build/xformer-bench
 # The HTML report, rendered in headless Chromium.
 ./scripts/check_html.sh ./build/xformer-bench
+# The unit suite under ASan + UBSan, and a short run of every fuzz target (clang build).
+./scripts/test_sanitizers.sh

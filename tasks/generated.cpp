@@ -4,18 +4,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <numeric>
-#include <sstream>
 
 #include "core/errors.h"
 
 namespace xb {
-
-namespace fs = std::filesystem;
 
 int32_t balanced_label(uint64_t seed, uint64_t stream, int64_t index, int num_classes) {
     const int64_t block = index / num_classes;
@@ -109,58 +102,6 @@ void truncate_dataset(Dataset& data, int max_len) {
             if (ex.tokens.size() > n) ex.tokens.resize(n);
             if (ex.tokens2.size() > n) ex.tokens2.resize(n);
         }
-}
-
-void require_directory(const std::string& path, const std::string& what) {
-    std::error_code ec;
-    if (!fs::exists(path, ec))
-        throw DataError(fmt::format("{}: directory not found (expected {})", path, what));
-    if (!fs::is_directory(path, ec))
-        throw DataError(fmt::format("{}: not a directory (expected {})", path, what));
-}
-
-void require_file(const std::string& path) {
-    std::error_code ec;
-    if (!fs::exists(path, ec)) throw DataError(fmt::format("{}: file not found", path));
-    if (!fs::is_regular_file(path, ec))
-        throw DataError(fmt::format("{}: not a regular file", path));
-}
-
-void make_directory(const std::string& dir) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) throw IoError(fmt::format("{}: cannot create directory: {}", dir, ec.message()));
-}
-
-void write_file_atomic(const std::string& path, const std::string& bytes) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out)
-            throw IoError(
-                fmt::format("{}: cannot open for writing ({})", tmp, std::strerror(errno)));
-        out.write(bytes.data(), std::streamsize(bytes.size()));
-        out.close();
-        if (!out) {
-            std::error_code ignored;
-            fs::remove(tmp, ignored);
-            throw IoError(fmt::format("{}: write failed", tmp));
-        }
-    }
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) throw IoError(fmt::format("{}: cannot rename to {}: {}", tmp, path, ec.message()));
-}
-
-std::string read_file_bytes(const std::string& path) {
-    require_file(path);
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw IoError(fmt::format("{}: cannot open for reading ({})", path, std::strerror(errno)));
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw IoError(fmt::format("{}: read error", path));
-    return ss.str();
 }
 
 }  // namespace xb

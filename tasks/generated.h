@@ -48,15 +48,4 @@ std::string ascii_image(const std::vector<int32_t>& tokens, int side, int pool =
 // Truncates every sequence of every split to max_len tokens (loaders of fixed-size images).
 void truncate_dataset(Dataset& data, int max_len);
 
-// DataError "<path>: directory not found" (or not a directory) unless path is a directory.
-void require_directory(const std::string& path, const std::string& what);
-// DataError unless path is a readable regular file.
-void require_file(const std::string& path);
-// Creates dir and parents; IoError on failure.
-void make_directory(const std::string& dir);
-// Writes bytes to path via a temporary file and rename; IoError on failure.
-void write_file_atomic(const std::string& path, const std::string& bytes);
-// Reads a whole file; DataError if it is missing, IoError if unreadable.
-std::string read_file_bytes(const std::string& path);
-
 }  // namespace xb

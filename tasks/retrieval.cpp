@@ -18,6 +18,7 @@
 
 #include "config/option_reader.h"
 #include "core/errors.h"
+#include "core/file_io.h"
 #include "tasks/formats/aan_tsv.h"
 #include "tasks/generated.h"
 #include "tasks/prose.h"

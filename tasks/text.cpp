@@ -17,6 +17,7 @@
 
 #include "config/option_reader.h"
 #include "core/errors.h"
+#include "core/file_io.h"
 #include "tasks/formats/imdb_dir.h"
 #include "tasks/generated.h"
 #include "tasks/prose.h"

@@ -1,11 +1,12 @@
 // Run configuration: JSON mapping, strict checking, overrides and validation.
 #include "config/run_config.h"
 
-#include <fstream>
-#include <sstream>
+#include <cstdint>
 
 #include "attention/mixer.h"
 #include "core/errors.h"
+#include "core/file_io.h"
+#include "core/json_text.h"
 
 namespace xb {
 
@@ -33,6 +34,21 @@ const char* type_name(const nlohmann::json& j) {
     if (j.is_object()) return "an object";
     if (j.is_array()) return "a list";
     return "null";
+}
+
+// An integer key whose value does not fit the field's type: named with the value as written,
+// never narrowed (4294967312 must not become 16).
+void check_int_range(const nlohmann::json& user, const nlohmann::json& def,
+                     const std::string& key) {
+    if (!def.is_number_integer() || def.is_number_unsigned() || !user.is_number()) return;
+    const bool fits =
+        user.is_number_unsigned() ? user.get<uint64_t>() <= uint64_t(INT32_MAX)
+        : user.is_number_integer()
+            ? user.get<int64_t>() >= INT32_MIN && user.get<int64_t>() <= INT32_MAX
+            : user.get<double>() >= double(INT32_MIN) && user.get<double>() <= double(INT32_MAX);
+    if (!fits)
+        throw ConfigError(fmt::format("{}={}: out of range (valid: {} to {})", key, user.dump(),
+                                      INT32_MIN, INT32_MAX));
 }
 
 bool same_kind(const nlohmann::json& user, const nlohmann::json& def) {
@@ -66,7 +82,7 @@ void check_against_defaults(const nlohmann::json& user, const nlohmann::json& de
         }
         if (d->is_object()) {
             check_against_defaults(*it, *d, key);
-        } else if (!same_kind(*it, *d)) {
+        } else if (check_int_range(*it, *d, key), !same_kind(*it, *d)) {
             throw ConfigError(fmt::format(
                 "{}: expected {}, got {}", key,
                 d->is_number_unsigned() ? "a non-negative integer" : type_name(*d), it->dump()));
@@ -85,14 +101,9 @@ RunConfig config_from_json(const nlohmann::json& j) {
     }
 }
 
-nlohmann::json read_json_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw IoError(fmt::format("{}: cannot open file", path));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string text = ss.str();
+nlohmann::json parse_json_located(const std::string& text, const std::string& where) {
     try {
-        return nlohmann::json::parse(text);
+        return parse_json(text, where);
     } catch (const nlohmann::json::parse_error& e) {
         // Turn the byte offset into line:column.
         size_t line = 1, col = 1;
@@ -104,8 +115,12 @@ nlohmann::json read_json_file(const std::string& path) {
                 ++col;
             }
         }
-        throw ConfigError(fmt::format("{}:{}:{}: invalid JSON", path, line, col));
+        throw ConfigError(fmt::format("{}:{}:{}: invalid JSON", where, line, col));
     }
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+    return parse_json_located(read_file_bytes(path), path);
 }
 
 void apply_override(nlohmann::json& j, const std::string& assignment) {
@@ -116,7 +131,7 @@ void apply_override(nlohmann::json& j, const std::string& assignment) {
     std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
     nlohmann::json value;
     try {
-        value = nlohmann::json::parse(text);
+        value = parse_json(text, fmt::format("--set '{}'", assignment));
     } catch (const nlohmann::json::parse_error&) {
         value = text;  // a bare word such as `cosine` or `bigbird`
     }
@@ -138,9 +153,14 @@ void apply_override(nlohmann::json& j, const std::string& assignment) {
 }
 
 RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
-    nlohmann::json j = path.empty() ? nlohmann::json::object() : read_json_file(path);
+    return config_from_text(path.empty() ? "{}" : read_file_bytes(path), path, overrides);
+}
+
+RunConfig config_from_text(const std::string& text, const std::string& where,
+                           const std::vector<std::string>& overrides) {
+    nlohmann::json j = parse_json_located(text, where);
     if (!j.is_object())
-        throw ConfigError(fmt::format("{}: the config must be a JSON object", path));
+        throw ConfigError(fmt::format("{}: the config must be a JSON object", where));
     for (const auto& o : overrides) apply_override(j, o);
     RunConfig cfg = config_from_json(j);
     validate(cfg);

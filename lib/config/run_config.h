@@ -63,12 +63,18 @@ nlohmann::json to_json(const RunConfig& cfg);
 // Strict: every key must exist in the defaults with a compatible type (free-form `options`
 // objects excepted, which their owners read strictly).
 RunConfig config_from_json(const nlohmann::json& j);
+// JSON text to a value; a syntax error is a ConfigError "<where>:line:column: invalid JSON"
+// (nesting depth and number range limited as in core/json_text.h).
+nlohmann::json parse_json_located(const std::string& text, const std::string& where);
 // Reads a JSON file (IoError if missing, ConfigError with file:line:column on a syntax error).
 nlohmann::json read_json_file(const std::string& path);
 // Applies "a.b.c=value" to j; value is parsed as JSON when it parses, else taken as a string.
 void apply_override(nlohmann::json& j, const std::string& assignment);
 // File (optional) + overrides -> validated config.
 RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
+// The same for config text; `where` names it in messages.
+RunConfig config_from_text(const std::string& text, const std::string& where,
+                           const std::vector<std::string>& overrides);
 // Cross-field rules; throws ConfigError naming keys and values.
 void validate(const RunConfig& cfg);
 

@@ -3,11 +3,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "attention/mixer.h"
 #include "core/errors.h"
+#include "core/file_io.h"
+#include "core/json_text.h"
 #include "report/run_report.h"
 
 namespace xb {
@@ -65,11 +66,12 @@ void add_speed_file(ReportSet& set, const nlohmann::json& j, const std::string& 
 
 void read_one(ReportSet& set, const std::string& path) {
     nlohmann::json j;
-    {
-        std::ifstream in(path);
-        j = nlohmann::json::parse(in, nullptr, false);
+    try {
+        j = parse_json(read_file_bytes(path), path);
+    } catch (const std::exception&) {
+        j = nlohmann::json();
     }
-    if (j.is_discarded() || !j.is_object()) {
+    if (!j.is_object()) {
         set.warnings.push_back(fmt::format("{}: not JSON (skipped)", path));
         return;
     }

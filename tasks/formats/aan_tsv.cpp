@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/errors.h"
+#include "core/file_io.h"
 #include "tasks/generated.h"
 
 namespace xb {

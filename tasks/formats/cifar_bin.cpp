@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/errors.h"
+#include "core/file_io.h"
 #include "tasks/generated.h"
 
 namespace xb {

@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "core/errors.h"
+#include "core/file_io.h"
 #include "tasks/generated.h"
 
 namespace xb {
@@ -53,7 +54,7 @@ std::vector<Example> read_imdb_split(const std::string& split_dir, int max_len) 
     });
     std::vector<Example> out(files.size());
     for (size_t i = 0; i < files.size(); ++i) {
-        out[i].tokens = bytes_to_tokens(read_file_bytes(files[i].path), max_len);
+        out[i].tokens = bytes_to_tokens(read_file_bytes(files[i].path, size_t(max_len)), max_len);
         out[i].label = files[i].label;
     }
     return out;

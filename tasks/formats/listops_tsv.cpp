@@ -13,6 +13,7 @@
 
 #include "core/check.h"
 #include "core/errors.h"
+#include "core/file_io.h"
 
 namespace xb {
 
@@ -289,41 +290,27 @@ std::vector<Example> read_listops_tsv(const std::string& path, int max_len) {
 }
 
 void write_listops_tsv(const std::string& path, const std::vector<Example>& examples) {
-    const std::string tmp = path + ".tmp";
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out)
-        throw IoError(fmt::format("{}: cannot open for writing ({})", tmp, std::strerror(errno)));
-    try {
-        out << kHeader << "\r\n";
-        std::string line;
-        for (size_t i = 0; i < examples.size(); ++i) {
-            const Example& ex = examples[i];
-            if (ex.label < 0 || ex.label >= kListOpsNumClasses)
-                throw DataError(
-                    fmt::format("{}: example {}: label {} is not 0-9", path, i + 1, ex.label));
-            try {
-                line = listops_tokens_to_source(ex.tokens);
-            } catch (const DataError& e) {
-                throw DataError(fmt::format(
-                    "{}: example {}: cannot write it as a tree: {} (was it truncated to max_len?)",
-                    path, i + 1, e.what()));
-            }
-            line += '\t';
-            line += std::to_string(ex.label);
-            line += "\r\n";
-            out.write(line.data(), std::streamsize(line.size()));
+    AtomicFile out(path);
+    std::string line = std::string(kHeader) + "\r\n";
+    out.write(line);
+    for (size_t i = 0; i < examples.size(); ++i) {
+        const Example& ex = examples[i];
+        if (ex.label < 0 || ex.label >= kListOpsNumClasses)
+            throw DataError(
+                fmt::format("{}: example {}: label {} is not 0-9", path, i + 1, ex.label));
+        try {
+            line = listops_tokens_to_source(ex.tokens);
+        } catch (const DataError& e) {
+            throw DataError(fmt::format(
+                "{}: example {}: cannot write it as a tree: {} (was it truncated to max_len?)",
+                path, i + 1, e.what()));
         }
-        out.close();
-        if (!out) throw IoError(fmt::format("{}: write failed", tmp));
-        std::error_code ec;
-        std::filesystem::rename(tmp, path, ec);
-        if (ec) throw IoError(fmt::format("{}: cannot rename to {}: {}", tmp, path, ec.message()));
-    } catch (...) {
-        out.close();
-        std::error_code ignored;
-        std::filesystem::remove(tmp, ignored);
-        throw;
+        line += '\t';
+        line += std::to_string(ex.label);
+        line += "\r\n";
+        out.write(line);
     }
+    out.commit();
 }
 
 }  // namespace xb

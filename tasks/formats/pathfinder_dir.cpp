@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "core/errors.h"
+#include "core/file_io.h"
 #include "tasks/formats/png_gray.h"
 #include "tasks/generated.h"
 
@@ -66,7 +67,8 @@ std::vector<Example> read_pathfinder_dir(const std::string& root, int side) {
                     where, f.size()));
             if (f[3] != "0" && f[3] != "1")
                 throw DataError(fmt::format("{}: label '{}' (field 4) is not 0 or 1", where, f[3]));
-            entries.push_back({(fs::path(root) / f[0] / f[1]).string(), where, f[3] == "1"});
+            entries.push_back(
+                {path_inside(root, (fs::path(f[0]) / f[1]).string(), where), where, f[3] == "1"});
         }
     }
     if (entries.empty())
@@ -79,10 +81,7 @@ std::vector<Example> read_pathfinder_dir(const std::string& root, int side) {
     for (int64_t i = 0; i < int64_t(entries.size()); ++i) {
         const Entry& e = entries[size_t(i)];
         try {
-            GrayImage img = read_png_gray(e.png);
-            if (img.width != side || img.height != side)
-                throw DataError(fmt::format("{}: image is {}x{}, expected {}x{}", e.png, img.width,
-                                            img.height, side, side));
+            GrayImage img = read_png_gray(e.png, side, side);
             out[size_t(i)].tokens = pixels_to_tokens(img.pixels);
             out[size_t(i)].label = e.label;
         } catch (const std::exception& ex) {

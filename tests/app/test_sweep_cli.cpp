@@ -140,7 +140,7 @@ TEST_CASE("sweep cli: killed after k runs, a rerun executes exactly the missing 
                                  before.size())) != std::string::npos);
     std::map<std::string, std::string> after = completed_reports(out);
     CHECK(after.size() == 8);
-    for (const auto& [name, text] : before) CHECK_MESSAGE(after[name] == text, name);
+    for (const auto& entry : before) CHECK_MESSAGE(after[entry.first] == entry.second, entry.first);
 
     // compare reads the sweep directory: 4 seeds per cell give mean ± std.
     r = run_xformer_bench("compare " + out + " --format json");

@@ -19,12 +19,13 @@ std::string read_text(const std::string& path) {
     return ss.str();
 }
 
-CommandResult run_xformer_bench(const std::string& args, const std::string& env) {
+CommandResult run_xformer_bench(const std::string& args, const std::string& env,
+                                const std::string& shell) {
     const char* bin = std::getenv("XB_BINARY");
     REQUIRE_MESSAGE(bin != nullptr, "XB_BINARY is not set; run the tests through ctest");
     std::string dir = temp_dir("cmd");
-    std::string cmd = (env.empty() ? "" : "env " + env + " ") + bin + " " + args + " >" + dir +
-                      "/out 2>" + dir + "/err";
+    std::string cmd = shell + (env.empty() ? "" : "env " + env + " ") + bin + " " + args + " >" +
+                      dir + "/out 2>" + dir + "/err";
     int status = std::system(cmd.c_str());
     CommandResult r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -11,8 +11,10 @@ struct CommandResult {
 };
 
 // args are appended to the binary path as one shell string (quote as needed); env, if given,
-// is a list of NAME=value words set for that one command.
-CommandResult run_xformer_bench(const std::string& args, const std::string& env = "");
+// is a list of NAME=value words set for that one command; shell, if given, runs before it in
+// the same shell (e.g. "ulimit -f 1; ").
+CommandResult run_xformer_bench(const std::string& args, const std::string& env = "",
+                                const std::string& shell = "");
 // A fresh empty temporary directory for one test.
 std::string temp_dir(const std::string& name);
 // Writes text to path.
