@@ -3,8 +3,9 @@
 # package is already installed it does nothing.
 set -euo pipefail
 # chromium: scripts/check_html.sh renders the HTML report in it (part of scripts/test.sh).
-packages=(g++ cmake ninja-build git libcli11-dev nlohmann-json3-dev libfmt-dev doctest-dev
-          libdnnl-dev libpng-dev libhwy-dev chromium)
+# libfftw3-dev: the FFTs of the fnet and s4d mixers; pkg-config finds fftw3f through it.
+packages=(g++ cmake ninja-build git pkg-config libcli11-dev nlohmann-json3-dev libfmt-dev doctest-dev
+          libdnnl-dev libpng-dev libhwy-dev libfftw3-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
