@@ -229,6 +229,62 @@ class Attention(nn.Module):
         return f @ (z @ (bm @ v))
 
 
+class FNet(nn.Module):
+    """FNet token mixing: the real part of the 2-D DFT over (sequence, hidden), no parameters;
+    orthonormal scaling as xformer-bench's default (normalize)."""
+
+    def __init__(self, opts):
+        super().__init__()
+        self.norm = "ortho" if opts["normalize"] else "backward"
+
+    def forward(self, x):
+        return torch.fft.fft2(x, dim=(-2, -1), norm=self.norm).real
+
+
+class S4D(nn.Module):
+    """S4D (as the paper's s4d.py): diagonal SSM kernels by the Vandermonde product, bidirectional
+    FFT convolution, D skip, GELU, Linear(C -> 2C) + GLU."""
+
+    def __init__(self, dim, opts):
+        super().__init__()
+        h, n = dim, opts["state"] // 2
+        lo, hi = math.log(opts["dt_min"]), math.log(opts["dt_max"])
+        self.log_dt = nn.Parameter(torch.rand(h) * (hi - lo) + lo)
+        self.log_a_real = nn.Parameter(torch.full((h, n), math.log(0.5)))
+        self.a_imag = nn.Parameter(math.pi * torch.arange(n).float().repeat(h, 1))
+        self.b = nn.Parameter(torch.view_as_real(torch.ones(h, n, dtype=torch.cfloat)))
+        channels = 2 if opts["bidirectional"] else 1
+        self.c = nn.Parameter(torch.view_as_real(torch.randn(channels, h, n, dtype=torch.cfloat)))
+        self.d = nn.Parameter(torch.randn(h))
+        self.out = nn.Linear(dim, 2 * dim)
+
+    def kernel(self, length):  # (R, H, L)
+        a = -torch.exp(self.log_a_real) + 1j * self.a_imag  # (H, N)
+        dta = a * torch.exp(self.log_dt).unsqueeze(-1)
+        c = (torch.view_as_complex(self.c) * torch.view_as_complex(self.b)
+             * (torch.exp(dta) - 1.0) / a)
+        vandermonde = torch.exp(dta.unsqueeze(-1) * torch.arange(length))  # (H, N, L)
+        return 2 * torch.einsum("rhn,hnl->rhl", c, vandermonde).real
+
+    def forward(self, x):
+        t = x.shape[1]
+        k = self.kernel(t)
+        if k.shape[0] == 2:  # the anti-causal kernel wraps around from the end (S4's fftconv)
+            k = F.pad(k[0], (0, t)) + F.pad(k[1].flip(-1), (t, 0))
+        u = x.transpose(1, 2)  # (B, H, T)
+        y = torch.fft.irfft(torch.fft.rfft(u, n=2 * t) * torch.fft.rfft(k, n=2 * t), n=2 * t)
+        y = y[..., :t] + u * self.d.unsqueeze(-1)
+        return F.glu(self.out(F.gelu(y.transpose(1, 2))), dim=-1)
+
+
+def make_mixer(variant, dim, heads, length, opts):
+    if variant == "fnet":
+        return FNet(opts)
+    if variant == "s4d":
+        return S4D(dim, opts)
+    return Attention(variant, dim, heads, length, opts)
+
+
 class Model(nn.Module):
     def __init__(self, variant, length, opts, vocab=17, dim=128, heads=4, ffn=256, layers=2,
                  classes=10, dropout=0.1):
@@ -243,7 +299,7 @@ class Model(nn.Module):
         self.blocks = nn.ModuleList()
         for _ in range(layers):
             self.blocks.append(nn.ModuleDict({
-                "ln1": nn.LayerNorm(dim), "attn": Attention(variant, dim, heads, length, opts),
+                "ln1": nn.LayerNorm(dim), "attn": make_mixer(variant, dim, heads, length, opts),
                 "ln2": nn.LayerNorm(dim),
                 "ffn": nn.Sequential(nn.Linear(dim, ffn), nn.GELU(), nn.Linear(ffn, dim))}))
         self.final = nn.LayerNorm(dim)
@@ -263,7 +319,8 @@ DEFAULTS = {"full": {}, "linear": {}, "local": {"block": 50}, "sliding": {"windo
             "bigbird": {"block": 64, "random_blocks": 3, "window_blocks": 3,
                         "global_blocks": [0, -1], "style": "paper"},
             "linformer": {"k": 256}, "performer": {"features": 256},
-            "nystrom": {"landmarks": 64, "pinv_iterations": 6}}
+            "nystrom": {"landmarks": 64, "pinv_iterations": 6}, "fnet": {"normalize": True},
+            "s4d": {"state": 64, "dt_min": 0.001, "dt_max": 0.1, "bidirectional": True}}
 
 
 def option_error(variant, o):

@@ -15,14 +15,23 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TaskConfig, name, data_dir, max_
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AttentionConfig, variant, dropout, options)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ModelConfig, layers, dim, heads, ffn_dim, head_dim,
                                                 dropout, pooling, positions, attention)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimGroupConfig, lr, weight_decay)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimGroups, ssm)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimConfig, lr, weight_decay, decay_all, beta1,
                                                 beta2, eps, schedule, warmup_steps, min_lr_ratio,
-                                                clip_norm)
+                                                clip_norm, groups)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, batch_size, steps, eval_every,
                                                 eval_batches, threads)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RunConfig, seed, task, model, optim, train)
 
 nlohmann::json to_json(const RunConfig& cfg) { return nlohmann::json(cfg); }
+
+const OptimGroupConfig* find_optim_group(const OptimConfig& cfg, const std::string& group) {
+    if (group.empty()) return nullptr;
+    if (group == "ssm") return &cfg.groups.ssm;
+    XB_CHECK(false, "parameter group '{}' has no entry in OptimGroups", group);
+    return nullptr;
+}
 
 namespace {
 
@@ -204,6 +213,16 @@ void validate(const RunConfig& c) {
             fmt::format("optim.clip_norm={} must be >= 0 (0 = off)", o.clip_norm));
     require(o.min_lr_ratio >= 0 && o.min_lr_ratio <= 1,
             fmt::format("optim.min_lr_ratio={} must be in [0, 1]", o.min_lr_ratio));
+    const std::pair<const char*, const OptimGroupConfig*> groups[] = {{"ssm", &o.groups.ssm}};
+    for (const auto& [name, g] : groups) {
+        require(
+            g->lr == -1 || g->lr > 0,
+            fmt::format("optim.groups.{}.lr={} must be positive (or -1 = optim.lr)", name, g->lr));
+        require(g->weight_decay == -1 || g->weight_decay >= 0,
+                fmt::format("optim.groups.{}.weight_decay={} must be >= 0 (or -1 = "
+                            "optim.weight_decay)",
+                            name, g->weight_decay));
+    }
 
     const TrainConfig& t = c.train;
     require(t.batch_size >= 1, fmt::format("train.batch_size={} must be positive", t.batch_size));

@@ -30,6 +30,18 @@ struct ModelConfig {
     AttentionConfig attention;
 };
 
+// Optimizer overrides for one parameter group. A parameter joins a group where it is created
+// (the s4d mixer puts its Λ, Δ and B into "ssm"); -1 keeps the global setting.
+struct OptimGroupConfig {
+    double lr = -1;            // the group's peak lr; it follows the same warmup and schedule
+    double weight_decay = -1;  // decay of every parameter in the group (0 = none)
+};
+
+// One entry per group name, so unknown group names are errors like any unknown key.
+struct OptimGroups {
+    OptimGroupConfig ssm;  // S4D state-space parameters; S4 trains them with lr 1e-3, decay 0
+};
+
 struct OptimConfig {
     double lr = 1e-3;           // peak learning rate
     double weight_decay = 0.0;  // decoupled (AdamW)
@@ -41,7 +53,11 @@ struct OptimConfig {
     int warmup_steps = 1000;
     double min_lr_ratio = 0.0;  // cosine floor as a fraction of lr
     double clip_norm = 1.0;     // global gradient-norm clip; 0 = off
+    OptimGroups groups;         // per-group lr and weight-decay overrides
 };
+
+// The overrides of a parameter group by name (nullptr for "", the default group).
+const OptimGroupConfig* find_optim_group(const OptimConfig& cfg, const std::string& group);
 
 struct TrainConfig {
     int batch_size = 32;

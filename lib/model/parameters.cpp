@@ -10,7 +10,7 @@ namespace xb {
 Var ParameterStore::add(const std::string& name, Tensor value, bool decay) {
     for (const auto& p : params_) XB_CHECK(p.var->name != name, "duplicate parameter {}", name);
     Var v = make_param(std::move(value), name);
-    params_.push_back({v, decay});
+    params_.push_back({v, decay, {}});
     return v;
 }
 
@@ -32,6 +32,24 @@ Var ParameterStore::xavier(const std::string& name, int64_t fan_out, int64_t fan
 
 Var ParameterStore::constant(const std::string& name, const Shape& shape, float value, bool decay) {
     return add(name, Tensor::full(shape, value), decay);
+}
+
+Var ParameterStore::uniform(const std::string& name, const Shape& shape, float lo, float hi,
+                            bool decay) {
+    Tensor t = Tensor::empty(shape);
+    uint64_t stream = params_.size() + 1;
+    for (int64_t i = 0; i < t.numel(); ++i)
+        t.data()[i] = lo + (hi - lo) * random_uniform(seed_, stream, i);
+    return add(name, std::move(t), decay);
+}
+
+void ParameterStore::set_group(const Var& var, const std::string& group) {
+    for (auto& p : params_)
+        if (p.var == var) {
+            p.group = group;
+            return;
+        }
+    XB_CHECK(false, "set_group: {} is not a registered parameter", var->name);
 }
 
 int64_t ParameterStore::count() const {

@@ -11,7 +11,8 @@ namespace xb {
 
 struct Parameter {
     Var var;
-    bool decay;  // matrices decay; biases, norms and embeddings do not (unless decay_all)
+    bool decay;         // matrices decay; biases, norms and embeddings do not (unless decay_all)
+    std::string group;  // optimizer group for per-group overrides (optim.groups), "" = none
 };
 
 class ParameterStore {
@@ -22,6 +23,10 @@ class ParameterStore {
     // Glorot/Xavier uniform for a (fan_out, fan_in) matrix, as flax's xavier_uniform.
     Var xavier(const std::string& name, int64_t fan_out, int64_t fan_in);
     Var constant(const std::string& name, const Shape& shape, float value, bool decay = false);
+    // Uniform in [lo, hi).
+    Var uniform(const std::string& name, const Shape& shape, float lo, float hi, bool decay);
+    // Puts an already registered parameter into an optimizer group (see OptimConfig::groups).
+    void set_group(const Var& var, const std::string& group);
 
     const std::vector<Parameter>& all() const { return params_; }
     int64_t count() const;  // number of scalar parameters

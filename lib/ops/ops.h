@@ -101,4 +101,26 @@ Var kernel_attention(const Var& phi_q, const Var& phi_k, const Var& v,
 // T, D) -> (B, G, K, D) = e[g][:, 0:len] x[b, g, 0:len]: padded rows of x are treated as zero.
 Var sequence_projection(const Var& e, const Var& x, const std::vector<int32_t>& lengths);
 
+// ---- Attention-free mixers (FFTs through core/fft.h) ----
+
+// FNet mixing: the real part of the 2-D DFT over (sequence, hidden) of each example's first
+// lengths[b] rows, times 1/√(L·C) when unitary: x (B, T, C) -> (B, T, C); padded rows are 0.
+Var fourier_mix(const Var& x, const std::vector<int32_t>& lengths, bool unitary);
+
+// S4D convolution kernels by the Vandermonde product (ZOH): for direction r, channel c, lag l,
+//   k[r, c, l] = 2·Re Σ_n C[r,c,n] · B[c,n] · (e^{λ_n} − 1)/A[c,n] · e^{l·λ_n},  λ = Δ_c·A[c,n],
+//   Δ = exp(log_dt), A = −exp(log_a_real) + i·a_imag, plus the skip d[c] at k[0, c, 0].
+// log_dt (C), log_a_real, a_imag (C, N) [N complex modes], b (C, N, 2), c (R, C, N, 2)
+// [complex as (re, im)], d (C) -> k (R, C, T). R = 1 (causal) or 2 (bidirectional).
+Var s4d_kernel(const Var& log_dt, const Var& log_a_real, const Var& a_imag, const Var& b,
+               const Var& c, const Var& d, int64_t T);
+
+// Long convolution over each example's valid length, by FFT: u (B, T, C), k (R, C, T) ->
+//   y[b, t, c] = Σ_{s≤t} k[0, c, t−s]·u[b, s, c] + (R = 2) Σ_{t<s<L} k[1, c, s−t−1]·u[b, s, c]
+// for t < L = lengths[b]; padded rows are 0 and padded inputs never enter.
+Var long_conv(const Var& u, const Var& k, const std::vector<int32_t>& lengths);
+
+// Gated linear unit over the last dim: x (N.., 2C) -> x[.., 0:C] ⊙ σ(x[.., C:2C]) (N.., C)
+Var glu(const Var& x);
+
 }  // namespace xb

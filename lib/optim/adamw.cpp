@@ -30,8 +30,16 @@ void AdamW::step(double lr, int64_t step) {
     for (size_t k = 0; k < all.size(); ++k) {
         const Var& p = all[k].var;
         if (!p->grad.defined()) continue;
-        const float decay = (all[k].decay || cfg_.decay_all) ? float(lr * cfg_.weight_decay) : 0;
-        const float flr = float(lr);
+        // A group override scales the scheduled lr by group.lr / optim.lr and sets the decay of
+        // all its parameters.
+        const OptimGroupConfig* group = find_optim_group(cfg_, all[k].group);
+        const double plr = group && group->lr > 0 ? lr * group->lr / cfg_.lr : lr;
+        const bool decays = all[k].decay || cfg_.decay_all;
+        const double wd = group && group->weight_decay >= 0 ? group->weight_decay
+                          : decays                          ? cfg_.weight_decay
+                                                            : 0.0;
+        const float decay = float(plr * wd);
+        const float flr = float(plr);
         float* w = p->value.data();
         const float* g = p->grad.data();
         float* m = m_[k].data();

@@ -1,5 +1,6 @@
 // AdamW with decoupled weight decay (p -= lr * wd * p, as flax's Adam and Loshchilov & Hutter),
-// applied only to parameters flagged for decay unless decay_all; and gradient clipping by the
+// applied only to parameters flagged for decay unless decay_all; per-group lr and decay overrides
+// (OptimConfig::groups) for parameters in a named group; and gradient clipping by the
 // global L2 norm. Moments live in tracked tensors shaped like the parameters.
 #pragma once
 #include <vector>

@@ -52,6 +52,30 @@ TEST_CASE("config: cross-field and range rules name keys and values") {
     CHECK(t.rfind("task.name: unknown task 'chess' (valid: ", 0) == 0);
 }
 
+TEST_CASE("config: optimizer group overrides are strict and checked") {
+    CHECK(config_error({{"optim", {{"groups", {{"sm", {{"lr", 0.001}}}}}}}}) ==
+          "optim.groups.sm: unknown key (valid: ssm)");
+    CHECK(config_error({{"optim", {{"groups", {{"ssm", {{"rate", 0.001}}}}}}}}) ==
+          "optim.groups.ssm.rate: unknown key (valid: lr, weight_decay)");
+    CHECK(config_error({{"optim", {{"groups", {{"ssm", {{"lr", 0}}}}}}}}) ==
+          "optim.groups.ssm.lr=0 must be positive (or -1 = optim.lr)");
+    CHECK(config_error({{"optim", {{"groups", {{"ssm", {{"weight_decay", -0.5}}}}}}}}) ==
+          "optim.groups.ssm.weight_decay=-0.5 must be >= 0 (or -1 = optim.weight_decay)");
+}
+
+TEST_CASE("config: fnet and s4d options are read strictly") {
+    auto with = [](const char* variant, nlohmann::json options) {
+        return config_error(
+            {{"model", {{"attention", {{"variant", variant}, {"options", options}}}}}});
+    };
+    CHECK(with("fnet", {{"normalise", true}}).rfind("model.attention.options.normalise: ", 0) == 0);
+    CHECK(with("s4d", {{"state", 5}}) ==
+          "model.attention.options.state=5: must be even (N/2 complex conjugate mode pairs)");
+    CHECK(with("s4d", {{"init", "legs"}}).rfind("model.attention.options.init: ", 0) == 0);
+    CHECK(with("s4d", {{"init", "legs"}}).find("lin, inv") != std::string::npos);
+    CHECK(with("s4d", {{"dt_min", 0.5}}).rfind("model.attention.options.dt_min=0.5", 0) == 0);
+}
+
 TEST_CASE("config: --set overrides apply after the file and parse JSON values") {
     std::string dir = xb::test::temp_dir("config");
     xb::test::write_text(dir + "/c.json", R"({"model": {"layers": 3}, "optim": {"lr": 0.5}})");
