@@ -162,7 +162,9 @@ TEST_CASE("low-rank variants: non-default options keep correct gradients") {
     };
     std::vector<int32_t> lengths{9, 5};
     MixContext ctx{&lengths, false, 3, -1};
-    for (const auto& [name, options] : cases) {
+    for (const auto& entry : cases) {
+        const auto& name = entry.first;
+        const auto& options = entry.second;
         CAPTURE(name);
         CAPTURE(options.dump());
         Built b(name, options, 16);
@@ -199,7 +201,10 @@ TEST_CASE("low-rank variants: bad options fail with a ConfigError naming the opt
         {"synthesizer", {{"mode", "factorized_random"}, {"k", 99}}, "model.attention.options.k=99"},
         {"nystrom", {{"segments", 4}}, "model.attention.options.segments"},
     };
-    for (const auto& [name, options, message] : cases) {
+    for (const auto& entry : cases) {
+        const char* name = std::get<0>(entry);
+        const nlohmann::json& options = std::get<1>(entry);
+        const char* message = std::get<2>(entry);
         CAPTURE(name);
         std::string what;
         try {
