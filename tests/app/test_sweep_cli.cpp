@@ -208,11 +208,13 @@ TEST_CASE("sweep cli: --cell runs one cell; --status; --slurm --dry-run skips fi
     CHECK(r.out.find(" --threads 1 --cell \"$SLURM_ARRAY_TASK_ID\"\n") != std::string::npos);
 
     // Bad input: one line, exit 2.
-    for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+    for (const auto& entry : std::vector<std::pair<std::string, std::string>>{
              {" --cell 4", "--cell 4: the sweep has 4 cells (0-3)"},
              {" --slurm --jobs 2", "--slurm with --jobs"},
              {" --slurm", "--slurm: sbatch not found on PATH"},
              {" --slurm --status", "give at most one of them"}}) {
+        const std::string& args = entry.first;
+        const std::string& message = entry.second;
         r = run_xformer_bench("sweep " + sweep + " --out " + out + args, no_slurm);
         CAPTURE(args);
         CHECK(r.exit_code == 2);
