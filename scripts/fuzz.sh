@@ -4,7 +4,9 @@
 # TSV, aclImdb folders, AAN TSV, CIFAR binary, Pathfinder metadata and PNG) and the report reader
 # of `compare`. Seed corpora are the files `xformer-bench data --out` and a tiny `run`/`speed`
 # write, plus the shipped configs. Each target runs for --seconds; a crash stops the script with
-# the reproducer's path (build-check/fuzz/TARGET/crash-*), to be added as a regression test.
+# the reproducer's path (build-check/fuzz/TARGET/crash-*). Once fixed, the reproducer goes to
+# tests/fuzz/regressions/TARGET/ (run first by every later fuzz run) and the case it shows into
+# a test (tests/app/bad_inputs.txt for the CLI).
 #
 #   scripts/fuzz.sh                        # every target, 60 s each (what scripts/test.sh runs)
 #   scripts/fuzz.sh --seconds 3600 fuzz_png fuzz_config     # long runs of some targets
@@ -51,7 +53,7 @@ if [[ ! -d $seeds ]]; then
     printf '{}\0model.dim=64\noptim.schedule=cosine\n' >"$seeds/fuzz_config/overrides"
     cp "$tmp"/listops/*.tsv "$seeds/fuzz_listops_tsv/"
     cp "$tmp"/retrieval/*.tsv "$seeds/fuzz_aan_tsv/"
-    head -c $((3073 * 2)) "$tmp/image/test_batch.bin" >"$seeds/fuzz_cifar_bin/two_records.bin"
+    head -c $((3073 * 2)) "$tmp/image/cifar-10-batches-bin/test_batch.bin" >"$seeds/fuzz_cifar_bin/two_records.bin"
     cp "$tmp"/pathfinder/imgs/0/sample_[0-3].png "$seeds/fuzz_png/"
     cp "$tmp"/pathfinder/metadata/0.npy "$seeds/fuzz_pathfinder_metadata/"
     for f in "$tmp"/text/aclImdb/train/*/*.txt; do
@@ -64,10 +66,13 @@ fi
 for t in "${targets[@]}"; do
     corpus=$build/fuzz/$t
     mkdir -p "$corpus"
+    # Inputs that once crashed a target (tests/fuzz/regressions/TARGET/) run first, every time.
+    extra=()
+    [[ -d tests/fuzz/regressions/$t ]] && extra=("$PWD/tests/fuzz/regressions/$t")
     echo "== $t: $seconds s"
     # -rss_limit_mb: an input that makes a reader hold over 2 GB is a finding too.
     (cd "$corpus" && "../../$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 \
-        -print_final_stats=1 . "../seeds/$t" 2>"../$t.log") || {
+        -print_final_stats=1 . "../seeds/$t" "${extra[@]}" 2>"../$t.log") || {
         tail -40 "$build/fuzz/$t.log"
         echo "fuzz: $t found a problem; reproducer: $(ls "$corpus"/crash-* "$corpus"/leak-* "$corpus"/oom-* "$corpus"/timeout-* 2>/dev/null | head -1)" >&2
         exit 1

@@ -133,6 +133,11 @@ nlohmann::json read_json_file(const std::string& path) {
 }
 
 void apply_override(nlohmann::json& j, const std::string& assignment) {
+    try {  // keys and bare-word values become JSON strings, which must be UTF-8
+        (void)nlohmann::json(assignment).dump();
+    } catch (const nlohmann::json::type_error&) {
+        throw ConfigError("--set: an override is not valid UTF-8 text");
+    }
     size_t eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0)
         throw ConfigError(
