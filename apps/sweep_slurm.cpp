@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "config/run_config.h"
 #include "core/errors.h"
+#include "core/file_io.h"
 #include "process.h"
 #include "report/json_file.h"
 #include "sweep/slurm_script.h"
@@ -139,7 +140,7 @@ int submit_sweep(const std::vector<SweepRun>& runs, const std::string& out,
     std::string path = fmt::format("{}/slurm/sweep-{}.sbatch", out, stamp);
     for (int n = 2; fs::exists(path); ++n)
         path = fmt::format("{}/slurm/sweep-{}-{}.sbatch", out, stamp, n);
-    write_text_atomic(path, script);
+    write_file_atomic(path, script);
     std::string text;
     if (run_program({"sbatch", "--parsable", path}, &text) != 0)
         throw UserError(fmt::format("sbatch {}: {}", path, last_line(text)));
