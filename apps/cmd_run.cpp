@@ -5,12 +5,14 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
 #include "commands.h"
 #include "config/run_config.h"
 #include "core/distributed.h"
+#include "core/errors.h"
 #include "core/file_io.h"
 #include "report/json_file.h"
 #include "report/run_report.h"
@@ -79,6 +81,19 @@ int run_command(const RunOptions& o) {
                        step, total, loss, v, tps, eta / 60, eta % 60);
             if (step == total) fmt::print(stderr, "\n");
         };
+    }
+    // One writer per report, from the first step to the written report: a second run (say, a
+    // sweep restarted while its old cell still finishes) stops here instead of training the
+    // same model into the same file. The lock file (<report>.lock) is removed at the end.
+    FileLock report_lock;
+    if (world_rank() == 0) {
+        const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+        if (!parent.empty()) make_directory(parent.string());
+        if (!report_lock.try_lock(path + ".lock"))
+            throw IoError(
+                fmt::format("{}: another xformer-bench process is writing this report "
+                            "(its lock {}.lock is held)",
+                            path, path));
     }
     RunResult r = train_and_evaluate(cfg, *task, data, progress);
     std::signal(SIGINT, SIG_DFL);

@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "config/run_config.h"
 #include "core/errors.h"
+#include "core/file_io.h"
 #include "process.h"
 #include "report/json_file.h"
 #include "report/run_report.h"
@@ -159,7 +160,7 @@ int sweep_command(const SweepOptions& o) {
     sigaction(SIGTERM, &sa, nullptr);
 
     std::map<pid_t, size_t> active;  // child -> run index
-    int started = 0, skipped = 0, failed = 0, interrupted = 0;
+    int started = 0, skipped = 0, failed = 0, interrupted = 0, running_elsewhere = 0;
     size_t next = 0;
     auto report_of = [&](size_t i) { return o.out + "/" + runs[i].id + ".json"; };
     auto log_of = [&](size_t i) { return log_dir + "/" + runs[i].id + ".log"; };
@@ -169,6 +170,12 @@ int sweep_command(const SweepOptions& o) {
             if (run_is_finished(run_state(report_of(i)))) {
                 ++skipped;
                 fmt::print("[{}/{}] {} done (skipped)\n", i + 1, runs.size(), runs[i].id);
+                continue;
+            }
+            if (FileLock::held_elsewhere(report_of(i) + ".lock")) {
+                ++running_elsewhere;
+                fmt::print("[{}/{}] {} is still running in another process (skipped)\n", i + 1,
+                           runs.size(), runs[i].id);
                 continue;
             }
             std::vector<std::string> args = {"xformer-bench", "run", "--config", runs[i].config};
@@ -201,9 +208,13 @@ int sweep_command(const SweepOptions& o) {
         fmt::print("[{}/{}] {} {}\n", i + 1, runs.size(), runs[i].id, describe(report_of(i)));
         std::fflush(stdout);
     }
-    fmt::print("sweep: {} runs, {} executed, {} skipped (done), {} failed{}; reports in {}\n",
+    fmt::print("sweep: {} runs, {} executed, {} skipped (done), {} failed{}{}; reports in {}\n",
                runs.size(), started, skipped, failed,
-               interrupted ? fmt::format(", {} interrupted", interrupted) : "", o.out);
+               interrupted ? fmt::format(", {} interrupted", interrupted) : "",
+               running_elsewhere
+                   ? fmt::format(", {} still running in another process", running_elsewhere)
+                   : "",
+               o.out);
     if (g_sweep_stop || interrupted) return 130;
     return failed ? 1 : 0;
 }

@@ -2,10 +2,12 @@
 #include "process.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 
 #include "core/errors.h"
@@ -18,9 +20,17 @@ namespace {
 // (and stderr when err_fd >= 0) redirected.
 pid_t spawn_with_fds(const std::vector<std::string>& args, int out_fd, int err_fd, int close_fd,
                      bool program_on_path = false) {
+    const pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) throw IoError("cannot start a child process (fork failed)");
     if (pid == 0) {
+        if (!program_on_path) {
+            // A child of this binary (a sweep's run, a speed measurement) gets SIGTERM when its
+            // parent dies, even by SIGKILL: it finishes its step, writes an "interrupted" report
+            // and ends, instead of running on as an orphan.
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent) _exit(130);  // the parent died before prctl took effect
+        }
         if (out_fd >= 0) dup2(out_fd, STDOUT_FILENO);
         if (err_fd >= 0) dup2(err_fd, STDERR_FILENO);
         if (close_fd >= 0) close(close_fd);

@@ -2,6 +2,8 @@
 #include "core/file_io.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -120,6 +122,43 @@ void AtomicFile::commit() {
     if (::close(fd) != 0) fail("write failed");
     if (::rename(tmp_.c_str(), path_.c_str()) != 0)
         fail("cannot rename the temporary file into place");
+}
+
+bool FileLock::try_lock(const std::string& path) {
+    // The holder removes the file when it lets go; a process that opened the old file before
+    // that would lock an unlinked inode, so the lock counts only if the path still names it.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            throw IoError(fmt::format("{}: cannot create lock file ({})", path, os_reason()));
+        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            ::close(fd);
+            return false;
+        }
+        struct stat opened {
+        }, named{};
+        if (::fstat(fd, &opened) == 0 && ::stat(path.c_str(), &named) == 0 &&
+            opened.st_ino == named.st_ino && opened.st_dev == named.st_dev) {
+            path_ = path;
+            fd_ = fd;
+            return true;
+        }
+        ::close(fd);  // lost a race with a releasing holder: try the new file
+    }
+    return false;
+}
+
+bool FileLock::held_elsewhere(const std::string& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return false;
+    FileLock probe;
+    return !probe.try_lock(path);
+}
+
+FileLock::~FileLock() {
+    if (fd_ < 0) return;
+    ::unlink(path_.c_str());
+    ::close(fd_);
 }
 
 void write_file_atomic(const std::string& path, std::string_view bytes) {

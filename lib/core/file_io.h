@@ -44,6 +44,24 @@ class AtomicFile {
     int fd_ = -1;
 };
 
+// An exclusive advisory lock (flock) on a lock file, held for the object's lifetime; the file is
+// removed on release. Guards an output that only one process may write at a time (a report).
+class FileLock {
+  public:
+    // Takes the lock, or returns false (fd left closed) when another process holds it.
+    bool try_lock(const std::string& path);
+    // Whether another process holds the lock on path (tries it and releases it at once).
+    static bool held_elsewhere(const std::string& path);
+    FileLock() = default;
+    ~FileLock();
+    FileLock(const FileLock&) = delete;
+    FileLock& operator=(const FileLock&) = delete;
+
+  private:
+    std::string path_;
+    int fd_ = -1;
+};
+
 // The whole of bytes, through an AtomicFile.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 

@@ -91,3 +91,90 @@ TEST_CASE("cli: a second SIGINT ends the run at once, even during data generatio
     CHECK(waited < 5.0);
     CHECK_FALSE(std::filesystem::exists(report));
 }
+
+namespace {
+
+// Overrides for a tiny ListOps model that trains "forever" (until stopped).
+const std::vector<std::string> kEndless = {"task.max_len=40",
+                                           "task.n_train=64",
+                                           "task.n_val=16",
+                                           "task.n_test=16",
+                                           R"(task.options={"min_length":8,"max_length":40})",
+                                           "model.layers=1",
+                                           "model.dim=16",
+                                           "model.heads=2",
+                                           "model.ffn_dim=32",
+                                           "train.batch_size=8",
+                                           "train.steps=100000000",
+                                           "train.eval_every=100000000"};
+
+// Polls (every 20 ms, up to 60 s) until pred() holds; returns whether it did.
+template <class Pred>
+bool eventually(Pred pred) {
+    for (int i = 0; i < 3000; ++i) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
+
+std::string status_of(const std::string& report) {
+    return xb::read_json_file(report).value("status", "");
+}
+
+}  // namespace
+
+TEST_CASE("cli: a second run on a report being written stops at its lock, exit 2") {
+    const std::string dir = xb::test::temp_dir("lock");
+    const std::string report = dir + "/r.json";
+    pid_t pid = start_run(report, kEndless);
+    // The lock is taken just before the first step: the run is training once it exists.
+    REQUIRE(eventually([&] { return std::filesystem::exists(report + ".lock"); }));
+    std::string args = "run --quiet --threads 1 --report " + report;
+    for (const auto& o : kEndless) args += " --set '" + o + "'";
+    auto second = xb::test::run_xformer_bench(args);
+    CHECK(second.exit_code == 2);
+    CHECK(second.err.find("another xformer-bench process is writing this report") !=
+          std::string::npos);
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WEXITSTATUS(status) == 130);
+    CHECK(status_of(report) == "interrupted");
+    CHECK_FALSE(std::filesystem::exists(report + ".lock"));  // released and removed
+}
+
+TEST_CASE("cli: the running cell of a sweep killed with SIGKILL stops and reports interrupted") {
+    const std::string dir = xb::test::temp_dir("orphan");
+    std::string config = R"({"task": {"max_len": 40, "n_train": 64, "n_val": 16, "n_test": 16,
+      "options": {"min_length": 8, "max_length": 40}},
+      "model": {"layers": 1, "dim": 16, "heads": 2, "ffn_dim": 32},
+      "train": {"steps": 100000000, "eval_every": 100000000, "batch_size": 8}})";
+    xb::test::write_text(dir + "/endless.json", config);
+    xb::test::write_text(dir + "/sweep.json",
+                         R"({"tasks": {"listops": "endless.json"}, "variants": ["full"]})");
+    const char* bin = std::getenv("XB_BINARY");
+    REQUIRE(bin != nullptr);
+    pid_t sweep = fork();
+    if (sweep == 0) {
+        freopen("/dev/null", "w", stdout);
+        execl(bin, bin, "sweep", (dir + "/sweep.json").c_str(), "--out", (dir + "/out").c_str(),
+              "--threads", "1", static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    auto lock_file = [&] {
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(dir + "/out", ec))
+            if (e.path().extension() == ".lock") return e.path().string();
+        return std::string();
+    };
+    REQUIRE(eventually([&] { return !lock_file().empty(); }));  // the cell is training
+    const std::string lock = lock_file();
+    const std::string report = lock.substr(0, lock.size() - 5);
+    kill(sweep, SIGKILL);
+    waitpid(sweep, nullptr, 0);
+    // The orphaned cell got SIGTERM from the kernel (parent-death signal): it finishes its step,
+    // writes its report and removes its lock.
+    CHECK(eventually([&] { return !std::filesystem::exists(lock); }));
+    CHECK(status_of(report) == "interrupted");
+}
