@@ -16,11 +16,21 @@ namespace {
 
 enum class PlanKind { kForward1d, kInverse1d, kForward2d };
 
-// Plans live until the process exits (FFTW owns them; a few hundred lengths at most).
+// Plans live until the process exits (a few hundred lengths at most); then they are destroyed
+// and FFTW's planner state released, so leak checkers see nothing left.
+struct PlanCache {
+    std::mutex mutex;
+    std::map<std::tuple<PlanKind, int64_t, int64_t>, fftwf_plan> plans;
+    ~PlanCache() {
+        for (auto& entry : plans) fftwf_destroy_plan(entry.second);
+        fftwf_cleanup();
+    }
+};
+
 fftwf_plan cached_plan(PlanKind kind, int64_t n0, int64_t n1) {
-    static std::mutex mutex;
-    static std::map<std::tuple<PlanKind, int64_t, int64_t>, fftwf_plan> plans;
-    std::lock_guard<std::mutex> lock(mutex);
+    static PlanCache cache;
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    auto& plans = cache.plans;
     auto key = std::make_tuple(kind, n0, n1);
     auto it = plans.find(key);
     if (it != plans.end()) return it->second;
