@@ -16,11 +16,18 @@ std::string csv_field(const std::string& s) {
     return out + "\"";
 }
 
+// Every character LaTeX treats specially in text mode, so a label prints as written.
 std::string latex_escape(const std::string& s) {
     std::string out;
     for (char c : s) {
-        if (c == '_' || c == '%' || c == '&' || c == '#' || c == '$')
+        if (c == '_' || c == '%' || c == '&' || c == '#' || c == '$' || c == '{' || c == '}')
             out += std::string("\\") + c;
+        else if (c == '\\')
+            out += "\\textbackslash{}";
+        else if (c == '~')
+            out += "\\textasciitilde{}";
+        else if (c == '^')
+            out += "\\textasciicircum{}";
         else
             out += c;
     }

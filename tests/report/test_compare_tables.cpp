@@ -169,3 +169,19 @@ TEST_CASE("compare: foreign, corrupt and incomplete JSON files are skipped with 
     CHECK_THROWS_WITH_AS(load_reports({dir + "/nowhere"}), doctest::Contains("nowhere"),
                          xb::IoError);
 }
+
+TEST_CASE("compare: LaTeX output escapes every character LaTeX treats specially") {
+    Table t;
+    t.kind = "accuracy";
+    t.columns = {{"task_1", 2}};
+    TableCell cell;
+    cell.value = 50.0;
+    cell.n = 1;
+    t.rows = {{R"(a\b{c}~d^e_f%g&h#i$j)", {cell}}};
+    const std::string tex = table_latex(t);
+    CAPTURE(tex);
+    CHECK(contains(tex, "task\\_1"));
+    CHECK(contains(
+        tex,
+        R"(a\textbackslash{}b\{c\}\textasciitilde{}d\textasciicircum{}e\_f\%g\&h\#i\$j & 50.00)"));
+}

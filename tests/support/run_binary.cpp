@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace xb::test {
 
@@ -34,13 +35,28 @@ CommandResult run_xformer_bench(const std::string& args, const std::string& env,
     return r;
 }
 
+namespace {
+
+// Every directory temp_dir() made, removed when the test binary exits.
+struct TempDirs {
+    std::vector<std::filesystem::path> made;
+    ~TempDirs() {
+        std::error_code ec;
+        for (const auto& p : made) std::filesystem::remove_all(p, ec);
+    }
+};
+
+}  // namespace
+
 std::string temp_dir(const std::string& name) {
     namespace fs = std::filesystem;
+    static TempDirs dirs;
     static int counter = 0;
     fs::path p = fs::temp_directory_path() / ("xbench_test_" + std::to_string(::getpid()) + "_" +
                                               name + "_" + std::to_string(counter++));
     fs::remove_all(p);
     fs::create_directories(p);
+    dirs.made.push_back(p);
     return p.string();
 }
 

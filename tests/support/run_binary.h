@@ -15,7 +15,7 @@ struct CommandResult {
 // the same shell (e.g. "ulimit -f 1; ").
 CommandResult run_xformer_bench(const std::string& args, const std::string& env = "",
                                 const std::string& shell = "");
-// A fresh empty temporary directory for one test.
+// A fresh empty temporary directory for one test, removed when the test binary exits.
 std::string temp_dir(const std::string& name);
 // Writes text to path.
 void write_text(const std::string& path, const std::string& text);
