@@ -5,10 +5,10 @@
 # CLI binary (so the CLI tests and the bad-input table run under the sanitizers too), then a
 # short run of every fuzz target (scripts/fuzz.sh). Part of scripts/test.sh.
 #
-#   scripts/test_sanitizers.sh [--build-only] [--fuzz-seconds N]   (default 60)
+#   scripts/test_sanitizers.sh [--build-only] [--fuzz-seconds N]   (default 30)
 set -euo pipefail
 build_only=0
-fuzz_seconds=60
+fuzz_seconds=30
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --build-only) build_only=1; shift ;;

@@ -1,6 +1,8 @@
 // Tracked memory pool; see memory_pool.h.
 #include "core/memory_pool.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <new>
 
@@ -19,10 +21,24 @@ size_t MemoryPool::bucket_size(size_t bytes) {
     return (bytes + step - 1) / step * step;
 }
 
+// XB_MAX_MEMORY (bytes, e.g. 2e9) when set, else the machine's physical memory.
+static size_t memory_limit() {
+    if (const char* text = std::getenv("XB_MAX_MEMORY")) {
+        char* end = nullptr;
+        const double v = std::strtod(text, &end);
+        if (end != text && *end == '\0' && v > 0) return size_t(v);
+    }
+    return size_t(sysconf(_SC_PHYS_PAGES)) * size_t(sysconf(_SC_PAGE_SIZE));
+}
+
 void* MemoryPool::allocate(size_t bytes, size_t* capacity) {
+    static const size_t limit = memory_limit();
     size_t cap = bucket_size(bytes);
     *capacity = cap;
     std::lock_guard<std::mutex> lock(mutex_);
+    // Tensors that cannot fit fail here, before any page is touched: std::bad_alloc, which the
+    // CLI reports as a one-line error (exit 2) naming the sizes that drive memory.
+    if (bytes > limit || current_ > limit - bytes) throw std::bad_alloc();
     current_ += bytes;
     if (current_ > peak_) peak_ = current_;
     auto it = free_.find(cap);

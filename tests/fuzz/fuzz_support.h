@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <string>
 
 #include "core/errors.h"
@@ -33,11 +34,14 @@ inline std::string as_string(const uint8_t* data, size_t size) {
     return std::string(reinterpret_cast<const char*>(data), size);
 }
 
+// Bad input may end in a UserError or, for sizes too large for the memory limit (XB_MAX_MEMORY,
+// set by scripts/fuzz.sh), in std::bad_alloc from the tracked pool: both exit 2 in the CLI.
 template <class F>
 void accept_user_errors(F&& f) {
     try {
         f();
     } catch (const UserError&) {
+    } catch (const std::bad_alloc&) {
     }
 }
 
