@@ -30,9 +30,18 @@ namespace {
 
 // φ(x) = elu(x) + 1 and, if dphi, φ'(x) (1 for x > 0, else e^x = φ(x)), for n rows of width D
 // read at stride ld, written contiguously (n, D).
+// Rows of q, k, v, their gradients and the output are H·D floats apart; the hardware prefetcher
+// does not follow such a stride across pages, so the row loops fetch the row kAhead rows on
+// ahead (a hint only: addresses past the end are harmless).
+constexpr int64_t kAhead = 16;
+HWY_INLINE void prefetch_row_ahead(const float* row, int64_t ld, int D) {
+    for (int a = 0; a < D; a += 16) __builtin_prefetch(row + kAhead * ld + a);
+}
+
 void feature_map(float* phi, float* dphi, const float* x, int64_t n, int D, int ld) {
     for (int64_t i = 0; i < n; ++i) {
         const float* xi = x + i * ld;
+        prefetch_row_ahead(xi, ld, D);
         float* p = phi + i * D;
         float* g = dphi ? dphi + i * D : nullptr;
         ForEachVector(D, [&](auto d, int64_t a) {
@@ -94,6 +103,7 @@ void LinearAttentionForward(float* out, int ldo, float* state_s, float* state_z,
             gemm(false, false, n, D, D, 1.0f, phiq, D, S, D, 0.0f, num, D);
             for (int64_t i = 0; i < T; ++i) {
                 float* oi = o + i * ldo;
+                prefetch_row_ahead(oi, ldo, D);
                 if (i >= n) {
                     std::fill(oi, oi + D, 0.0f);
                     continue;
@@ -144,6 +154,7 @@ void LinearAttentionBackward(float* dq, float* dk, float* dv, int ld_grad, const
                 const float* pq = phi + i * D;
                 const float* num = grad + i * D;
                 const float* doi = dO + i * ldo;
+                prefetch_row_ahead(doi, ldo, D);
                 float den = 0, dot = 0;
 #pragma omp simd reduction(+ : den, dot)
                 for (int a = 0; a < D; ++a) {
@@ -161,6 +172,7 @@ void LinearAttentionBackward(float* dq, float* dk, float* dv, int ld_grad, const
             weighted_column_sums(dz, phi, e, n, D);
             for (int64_t i = 0; i < n; ++i) {
                 float* dqi = dq + grow0 + i * ld_grad;
+                prefetch_row_ahead(dqi, ld_grad, D);
                 const float ei = e[size_t(i)];
 #pragma omp simd
                 for (int a = 0; a < D; ++a)
@@ -172,6 +184,7 @@ void LinearAttentionBackward(float* dq, float* dk, float* dv, int ld_grad, const
             gemm(false, false, n, D, D, 1.0f, phi, D, dS, D, 1.0f, dv + grow0, ld_grad);
             for (int64_t j = 0; j < n; ++j) {
                 float* dkj = dk + grow0 + j * ld_grad;
+                prefetch_row_ahead(dkj, ld_grad, D);
 #pragma omp simd
                 for (int a = 0; a < D; ++a)
                     dkj[a] += (grad[size_t(j * D + a)] + dz[a]) * dphi[size_t(j * D + a)];

@@ -13,6 +13,12 @@ Tensor& VarData::grad_buffer() {
     return grad;
 }
 
+float* VarData::grad_target(bool* accumulate) {
+    *accumulate = grad.defined();
+    if (!grad.defined()) grad = Tensor::empty(value.shape());
+    return grad.data();
+}
+
 Var make_var(Tensor value, bool requires_grad, std::string name) {
     auto v = std::make_shared<VarData>();
     v->value = std::move(value);

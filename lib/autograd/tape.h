@@ -15,13 +15,18 @@ namespace xb {
 
 struct VarData {
     Tensor value;
-    Tensor grad;  // allocated (zeroed) on first accumulation
+    Tensor grad;  // allocated on first use (see grad_buffer and grad_target)
     bool requires_grad = false;
     bool is_param = false;  // parameter grads persist across backward(); others are freed
     std::string name;
 
     // The gradient buffer, zero-filled on first use.
     Tensor& grad_buffer();
+    // The gradient buffer for a backward step that writes every element, and whether it already
+    // holds a gradient to add to. With *accumulate == false the buffer is new and uninitialised:
+    // the caller must overwrite all of it. Spares a zero-fill and a read of activation-sized
+    // gradients that have one consumer.
+    float* grad_target(bool* accumulate);
 };
 using Var = std::shared_ptr<VarData>;
 

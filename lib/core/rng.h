@@ -16,15 +16,25 @@ inline uint64_t mix64(uint64_t x) {
     return x;
 }
 
+// The part of random_bits that depends on (seed, stream) only; loops over counters hoist it.
+inline uint64_t random_key(uint64_t seed, uint64_t stream) {
+    return mix64(seed ^ mix64(stream + 0x9e3779b97f4a7c15ULL));
+}
+
 // One 64-bit random value for (seed, stream, counter).
 inline uint64_t random_bits(uint64_t seed, uint64_t stream, uint64_t counter) {
-    return mix64(mix64(seed ^ mix64(stream + 0x9e3779b97f4a7c15ULL)) + counter);
+    return mix64(random_key(seed, stream) + counter);
 }
 
 // Uniform in [0, 1) with 24 bits of precision (exactly representable as float).
 inline float random_uniform(uint64_t seed, uint64_t stream, uint64_t counter) {
     return float(random_bits(seed, stream, counter) >> 40) * (1.0f / 16777216.0f);
 }
+
+// random_uniform(seed, stream, c) >= p exactly when k = random_bits(seed, stream, c) >> 40 is
+// >= random_threshold(p), for any float p in [0, 1]: u = k / 2^24 is exact, so u >= p iff
+// k >= ceil(p · 2^24). Vector code compares these integers instead of converting 64-bit lanes.
+inline uint32_t random_threshold(float p) { return uint32_t(std::ceil(double(p) * 16777216.0)); }
 
 // Standard normal by Box-Muller from two counters (2*counter, 2*counter+1).
 inline float random_normal(uint64_t seed, uint64_t stream, uint64_t counter) {

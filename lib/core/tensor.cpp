@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/memory_pool.h"
+#include "core/parallel_grain.h"
 
 namespace xb {
 
@@ -65,15 +66,28 @@ Tensor Tensor::reshape(const Shape& shape) const {
 
 Tensor Tensor::clone() const {
     Tensor t = empty(shape_);
-    if (numel()) std::memcpy(t.data(), data(), bytes());
+    t.copy_from(*this);
     return t;
 }
 
-void Tensor::fill(float value) { std::fill(data(), data() + numel(), value); }
+// Gradient buffers start as zeros, many of them activation-sized: filled by all threads.
+void Tensor::fill(float value) {
+    float* p = data();
+    parallel_chunks(
+        numel(), [&](int64_t begin, int64_t end) { std::fill(p + begin, p + end, value); },
+        int64_t(1) << 16);
+}
 
 void Tensor::copy_from(const Tensor& src) {
     XB_CHECK(src.numel() == numel(), "copy_from {} -> {}", src.shape(), shape_);
-    if (numel()) std::memcpy(data(), src.data(), bytes());
+    float* to = data();
+    const float* from = src.data();
+    parallel_chunks(
+        numel(),
+        [&](int64_t begin, int64_t end) {
+            std::memcpy(to + begin, from + begin, size_t(end - begin) * sizeof(float));
+        },
+        int64_t(1) << 16);
 }
 
 }  // namespace xb

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/parallel_grain.h"
 #include "ops/ops.h"
-#include "ops/parallel_grain.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/activations.cpp"
@@ -42,8 +42,8 @@ void GeluForward(float* out, const float* x, int64_t N) {
 }
 
 // With s = σ(2u): d/dx [x·s] = s + 2x·s(1 − s)·du/dx, du/dx = √(2/π)(1 + 3·0.044715x²).
-// dx += dout · that;  dx, dout, x (N)
-void GeluBackward(float* dx, const float* dout, const float* x, int64_t N) {
+// dx += dout · that (dx = dout · that unless accumulate);  dx, dout, x (N)
+void GeluBackward(float* dx, bool accumulate, const float* dout, const float* x, int64_t N) {
     parallel_chunks(N, [&](int64_t begin, int64_t end) {
         ForEachVector(end - begin, [&](auto d, int64_t i) {
             const int64_t k = begin + i;
@@ -55,7 +55,8 @@ void GeluBackward(float* dx, const float* dout, const float* x, int64_t N) {
             // s + 2x·s(1 − s)·du
             const auto slope = hn::MulAdd(
                 hn::Mul(hn::Mul(hn::Set(d, 2.0f), v), hn::Mul(s, hn::Sub(one, s))), du, s);
-            hn::StoreU(hn::MulAdd(hn::LoadU(d, dout + k), slope, hn::LoadU(d, dx + k)), d, dx + k);
+            const auto prev = accumulate ? hn::LoadU(d, dx + k) : hn::Zero(d);
+            hn::StoreU(hn::MulAdd(hn::LoadU(d, dout + k), slope, prev), d, dx + k);
         });
     });
 }
@@ -93,8 +94,10 @@ Var gelu(const Var& x) {
         out->requires_grad = true;
         tape().push(
             [=] {
+                bool accumulate;
+                float* dx = x->grad_target(&accumulate);
                 HWY_DYNAMIC_DISPATCH(GeluBackward)
-                (x->grad_buffer().data(), out->grad.data(), x->value.data(), N);
+                (dx, accumulate, out->grad.data(), x->value.data(), N);
             },
             {out});
     }

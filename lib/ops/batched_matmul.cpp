@@ -3,8 +3,8 @@
 // large ones run one after the other with a multi-threaded GEMM. Either way every output
 // element is computed by one GEMM call, so results are reproducible for a fixed thread count.
 #include "core/gemm.h"
+#include "core/parallel_grain.h"
 #include "ops/ops.h"
-#include "ops/parallel_grain.h"
 
 namespace xb {
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/parallel_grain.h"
 #include "ops/ops.h"
-#include "ops/parallel_grain.h"
 
 namespace xb {
 

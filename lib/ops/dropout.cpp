@@ -1,61 +1,96 @@
 // Inverted dropout. Element i is kept iff random_uniform(seed, stream, i) >= p and kept values
 // are scaled by 1/(1 − p). The mask is a pure function of (seed, stream, i), so backward
 // regenerates it instead of storing N bytes per dropout site, and it does not depend on threads.
-// The loops (a 64-bit hash per element) are compiled once per SIMD target, vectorised by the
-// compiler for each, and dispatched at run time.
+// The loops are compiled once per SIMD target and dispatched at run time; the 64-bit hash runs
+// on vector lanes (core/rng-inl.h) and gives the same mask as the scalar formula.
+#include "core/parallel_grain.h"
 #include "core/rng.h"
 #include "ops/ops.h"
-#include "ops/parallel_grain.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/dropout.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include "core/rng-inl.h"
+
 HWY_BEFORE_NAMESPACE();
 namespace xb {
 namespace HWY_NAMESPACE {
 
-// v · mask / (1 − p) for element i: the one mask of every loop below; scale = 1/(1 − p).
-HWY_INLINE float Dropped(float v, float p, float scale, uint64_t seed, uint64_t stream, int64_t i) {
-    return random_uniform(seed, stream, uint64_t(i)) >= p ? v * scale : 0.0f;
+// Calls f(d, i, keep) over [0, N) in parallel fixed chunks: full vectors first, then one lane at
+// a time, where keep is the mask of the elements that dropout p keeps at i, i + 1, ...
+template <class F>
+HWY_INLINE void ForEachDropoutMask(int64_t N, float p, uint64_t seed, uint64_t stream, F&& f) {
+    const uint64_t key = random_key(seed, stream);
+    const uint32_t threshold = random_threshold(p);
+    parallel_chunks(N, [&](int64_t begin, int64_t end) {
+        int64_t i = begin;
+#if HWY_TARGET != HWY_SCALAR
+        const hn::ScalableTag<float> d;
+        const hn::RebindToSigned<decltype(d)> di;
+        const int64_t lanes = int64_t(hn::Lanes(d));
+        const auto below = hn::Set(di, int32_t(threshold) - 1);  // k >= t  <=>  k > t − 1
+        for (; i + lanes <= end; i += lanes) {
+            f(d, i, hn::RebindMask(d, hn::Gt(Uniform24(d, key, uint64_t(i)), below)));
+        }
+#endif
+        const hn::CappedTag<float, 1> d1;
+        for (; i < end; ++i) {
+            const bool keep = (mix64(key + uint64_t(i)) >> 40) >= threshold;
+            f(d1, i, hn::FirstN(d1, keep ? 1 : 0));
+        }
+    });
 }
 
 // x (N) -> out (N)
 void DropoutForward(float* out, const float* x, float p, uint64_t seed, uint64_t stream,
                     int64_t N) {
-    float scale = 1.0f / (1.0f - p);
-#pragma omp parallel for schedule(static) if (N >= kMinParallelWork)
-    for (int64_t i = 0; i < N; ++i) out[i] = Dropped(x[i], p, scale, seed, stream, i);
+    const float scale = 1.0f / (1.0f - p);
+    ForEachDropoutMask(N, p, seed, stream, [&](auto d, int64_t i, auto keep) {
+        const auto v = hn::Mul(hn::LoadU(d, x + i), hn::Set(d, scale));
+        hn::StoreU(hn::IfThenElseZero(keep, v), d, out + i);
+    });
 }
 
 // dx += dout · mask / (1 − p), the same mask as forward;  dx, dout (N)
 void DropoutBackward(float* dx, const float* dout, float p, uint64_t seed, uint64_t stream,
                      int64_t N) {
-    float scale = 1.0f / (1.0f - p);
-#pragma omp parallel for schedule(static) if (N >= kMinParallelWork)
-    for (int64_t i = 0; i < N; ++i) dx[i] += Dropped(dout[i], p, scale, seed, stream, i);
+    const float scale = 1.0f / (1.0f - p);
+    ForEachDropoutMask(N, p, seed, stream, [&](auto d, int64_t i, auto keep) {
+        const auto g = hn::IfThenElseZero(keep, hn::Mul(hn::LoadU(d, dout + i), hn::Set(d, scale)));
+        hn::StoreU(hn::Add(hn::LoadU(d, dx + i), g), d, dx + i);
+    });
 }
 
 // out = x + dropout(h): the residual add and its dropout in one pass;  out, x, h (N)
 void ResidualDropoutForward(float* out, const float* x, const float* h, float p, uint64_t seed,
                             uint64_t stream, int64_t N) {
-    float scale = 1.0f / (1.0f - p);
-#pragma omp parallel for schedule(static) if (N >= kMinParallelWork)
-    for (int64_t i = 0; i < N; ++i) {
-        out[i] = x[i] + Dropped(h[i], p, scale, seed, stream, i);
-    }
+    const float scale = 1.0f / (1.0f - p);
+    ForEachDropoutMask(N, p, seed, stream, [&](auto d, int64_t i, auto keep) {
+        const auto v = hn::IfThenElseZero(keep, hn::Mul(hn::LoadU(d, h + i), hn::Set(d, scale)));
+        hn::StoreU(hn::Add(hn::LoadU(d, x + i), v), d, out + i);
+    });
 }
 
-// dx += dout (when dx is given); dh += dout · mask / (1 − p);  dx, dh, dout (N)
-void ResidualDropoutBackward(float* dx, float* dh, const float* dout, float p, uint64_t seed,
-                             uint64_t stream, int64_t N) {
-    float scale = 1.0f / (1.0f - p);
-#pragma omp parallel for schedule(static) if (N >= kMinParallelWork)
-    for (int64_t i = 0; i < N; ++i) {
-        if (dx) dx[i] += dout[i];
-        if (dh) dh[i] += Dropped(dout[i], p, scale, seed, stream, i);
+// dx += dout (when dx is given); dh += dout · mask / (1 − p);  dx, dh, dout (N). A gradient whose
+// add_* flag is false is overwritten instead (it is new and uninitialised); dx and dh are
+// different buffers.
+void ResidualDropoutBackward(float* dx, bool add_dx, float* dh, bool add_dh, const float* dout,
+                             float p, uint64_t seed, uint64_t stream, int64_t N) {
+    const float scale = 1.0f / (1.0f - p);
+    if (!dh) {  // no mask needed
+        parallel_chunks(N, [&](int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i) dx[i] = add_dx ? dx[i] + dout[i] : dout[i];
+        });
+        return;
     }
+    ForEachDropoutMask(N, p, seed, stream, [&](auto d, int64_t i, auto keep) {
+        const auto g = hn::LoadU(d, dout + i);
+        if (dx) hn::StoreU(add_dx ? hn::Add(hn::LoadU(d, dx + i), g) : g, d, dx + i);
+        const auto kept = hn::IfThenElseZero(keep, hn::Mul(g, hn::Set(d, scale)));
+        hn::StoreU(add_dh ? hn::Add(hn::LoadU(d, dh + i), kept) : kept, d, dh + i);
+    });
 }
 
 }  // namespace HWY_NAMESPACE
@@ -104,10 +139,21 @@ Var residual_dropout(const Var& x, const Var& h, float p, uint64_t seed, uint64_
         out->requires_grad = true;
         tape().push(
             [=] {
+                // x and h the same Var: both terms go into one buffer, so add to a zeroed one.
+                bool add_dx = true, add_dh = true;
+                float* dx = nullptr;
+                float* dh = nullptr;
+                if (x == h) {
+                    dx = x->grad_buffer().data();
+                    HWY_DYNAMIC_DISPATCH(DropoutBackward)(dx, out->grad.data(), p, seed, stream, N);
+                    HWY_DYNAMIC_DISPATCH(ResidualDropoutBackward)
+                    (dx, true, nullptr, true, out->grad.data(), p, seed, stream, N);
+                    return;
+                }
+                if (x->requires_grad) dx = x->grad_target(&add_dx);
+                if (h->requires_grad) dh = h->grad_target(&add_dh);
                 HWY_DYNAMIC_DISPATCH(ResidualDropoutBackward)
-                (x->requires_grad ? x->grad_buffer().data() : nullptr,
-                 h->requires_grad ? h->grad_buffer().data() : nullptr, out->grad.data(), p, seed,
-                 stream, N);
+                (dx, add_dx, dh, add_dh, out->grad.data(), p, seed, stream, N);
             },
             {out});
     }

@@ -1,8 +1,8 @@
 // Elementwise add, sub, mul of same-shaped tensors, and concatenation along the last dim.
 // Backward loops for the two inputs are separate passes so add(x, x) or mul(x, x), where both
 // gradient pointers are the same buffer, accumulate correctly.
+#include "core/parallel_grain.h"
 #include "ops/ops.h"
-#include "ops/parallel_grain.h"
 
 #ifndef XB_OPS_ELEMENTWISE_SHARED_
 #define XB_OPS_ELEMENTWISE_SHARED_

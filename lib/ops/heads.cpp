@@ -1,7 +1,7 @@
 // Layout ops between token-major and head-major tensors and leading-block slices: pure copies,
 // so forward saves nothing.
+#include "core/parallel_grain.h"
 #include "ops/ops.h"
-#include "ops/parallel_grain.h"
 
 namespace xb {
 

@@ -5,8 +5,8 @@
 
 #include <cmath>
 
+#include "core/parallel_grain.h"
 #include "ops/ops.h"
-#include "ops/parallel_grain.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/layernorm.cpp"
@@ -44,9 +44,10 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* x, con
 // With x̂ = (x − mean)·rstd and g = dout·gamma, per row:
 //   dx += rstd·(g − mean(g) − x̂·mean(g·x̂)),  dgamma += Σ_n dout·x̂,  dbeta += Σ_n dout.
 // dx, dgamma, dbeta may each be null. dout, x (N, C); gamma (C); mean, rstd (N).
-void layernorm_backward(float* dx, float* dgamma, float* dbeta, const float* dout, const float* x,
-                        const float* gamma, const float* mean, const float* rstd, int64_t N,
-                        int64_t C) {
+// dx is added to when add_dx, else overwritten (a new, uninitialised gradient).
+void layernorm_backward(float* dx, bool add_dx, float* dgamma, float* dbeta, const float* dout,
+                        const float* x, const float* gamma, const float* mean, const float* rstd,
+                        int64_t N, int64_t C) {
     bool param_grads = dgamma || dbeta;
     int max_threads = omp_get_max_threads();
     // partial (threads, 2, C): each thread sums dgamma and dbeta over its static share of rows.
@@ -70,6 +71,7 @@ void layernorm_backward(float* dx, float* dgamma, float* dbeta, const float* dou
                 }
                 float mean_g = sum_g / float(C), mean_gx = sum_gx / float(C);
                 float* dxr = dx + n * C;
+                if (!add_dx) std::fill(dxr, dxr + C, 0.0f);  // the row is in cache: no extra pass
                 for (int64_t c = 0; c < C; ++c) {
                     float xhat = (xr[c] - m) * s;
                     dxr[c] += s * (dr[c] * gamma[c] - mean_g - xhat * mean_gx);
@@ -124,9 +126,10 @@ Var layernorm(const Var& x, const Var& gamma, const Var& beta, float eps) {
         out->requires_grad = true;
         tape().push(
             [=] {
+                bool add_dx = true;
+                float* dx = x->requires_grad ? x->grad_target(&add_dx) : nullptr;
                 HWY_DYNAMIC_DISPATCH(layernorm_backward)
-                (x->requires_grad ? x->grad_buffer().data() : nullptr,
-                 gamma->requires_grad ? gamma->grad_buffer().data() : nullptr,
+                (dx, add_dx, gamma->requires_grad ? gamma->grad_buffer().data() : nullptr,
                  beta->requires_grad ? beta->grad_buffer().data() : nullptr, out->grad.data(),
                  x->value.data(), gamma->value.data(), mean.data(), rstd.data(), N, C);
             },

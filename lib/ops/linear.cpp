@@ -3,8 +3,8 @@
 #include <vector>
 
 #include "core/gemm.h"
+#include "core/parallel_grain.h"
 #include "ops/ops.h"
-#include "ops/parallel_grain.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/linear.cpp"
@@ -57,9 +57,11 @@ HWY_EXPORT(linear_forward);
 HWY_EXPORT(column_sums_accumulate);
 
 // in the forward: out = x Wᵀ + b, so dx += dout W, dW += doutᵀ x, db += Σ_n dout
-static void linear_backward(float* dx, float* dw, float* db, const float* dout, const float* x,
-                            const float* w, int64_t N, int64_t IN, int64_t OUT) {
-    if (dx) gemm(false, false, N, IN, OUT, 1.0f, dout, OUT, w, IN, 1.0f, dx, IN);
+// dx is added to when accumulate_dx, else overwritten (GEMM beta 0 does not read it).
+static void linear_backward(float* dx, bool accumulate_dx, float* dw, float* db, const float* dout,
+                            const float* x, const float* w, int64_t N, int64_t IN, int64_t OUT) {
+    if (dx)
+        gemm(false, false, N, IN, OUT, 1.0f, dout, OUT, w, IN, accumulate_dx ? 1.0f : 0.0f, dx, IN);
     if (dw) gemm(true, false, OUT, IN, N, 1.0f, dout, OUT, x, IN, 1.0f, dw, IN);
     if (db) HWY_DYNAMIC_DISPATCH(column_sums_accumulate)(db, dout, N, OUT);
 }
@@ -80,7 +82,9 @@ Var linear(const Var& x, const Var& w, const Var& b) {
         out->requires_grad = true;
         tape().push(
             [=] {
-                linear_backward(x->requires_grad ? x->grad_buffer().data() : nullptr,
+                bool accumulate_dx = true;
+                float* dx = x->requires_grad ? x->grad_target(&accumulate_dx) : nullptr;
+                linear_backward(dx, accumulate_dx,
                                 w->requires_grad ? w->grad_buffer().data() : nullptr,
                                 b && b->requires_grad ? b->grad_buffer().data() : nullptr,
                                 out->grad.data(), x->value.data(), w->value.data(), N, IN, OUT);

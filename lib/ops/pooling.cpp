@@ -1,8 +1,8 @@
 // Sequence pooling and the CLS token: prepend a learned vector at position 0, take position 0,
 // or average over each sequence's valid (non-padded) prefix. All are copies or sums, so forward
 // saves nothing but the lengths.
+#include "core/parallel_grain.h"
 #include "ops/ops.h"
-#include "ops/parallel_grain.h"
 
 namespace xb {
 

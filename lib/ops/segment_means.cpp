@@ -2,8 +2,8 @@
 // landmarks). Forward saves nothing: the segment bounds are recomputed from T, S and lengths.
 #include <algorithm>
 
+#include "core/parallel_grain.h"
 #include "ops/ops.h"
-#include "ops/parallel_grain.h"
 
 namespace xb {
 

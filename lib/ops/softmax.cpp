@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/parallel_grain.h"
 #include "core/vec_math.h"
 #include "ops/ops.h"
-#include "ops/parallel_grain.h"
 
 #ifndef XB_OPS_SOFTMAX_SHARED_
 #define XB_OPS_SOFTMAX_SHARED_

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/rng.h"
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
@@ -32,6 +33,36 @@ TEST_CASE("dropout: keeps about 1 - p of 100k elements, scaled by 1 / (1 - p)") 
     // The binomial standard deviation of the fraction is about 0.0015; 0.01 is ~7 of them.
     CHECK(std::fabs(double(kept) / 100000.0 - (1.0 - p)) < 0.01);
     CHECK(scaled);
+}
+
+TEST_CASE("dropout: the vector mask is the scalar formula random_uniform(seed, stream, i) >= p") {
+    // 1000 is not a multiple of any vector width, so the one-lane tail runs too; p = 0.5 puts the
+    // threshold on an exact power of two, 1e-7 and 0.999 near the ends.
+    for (float p : {0.5f, 0.1f, 1e-7f, 0.999f, 0.3f}) {
+        Var x = make_var(Tensor::full({1000}, 2.0f));
+        Var y = dropout(x, p, 77, 5);
+        int64_t wrong = 0;
+        for (int64_t i = 0; i < 1000; ++i) {
+            const bool kept = random_uniform(77, 5, uint64_t(i)) >= p;
+            wrong += (y->value.data()[i] != 0.0f) != kept;
+        }
+        CHECK_MESSAGE(wrong == 0, "p = " << p);
+    }
+}
+
+TEST_CASE("random_threshold: k / 2^24 >= p exactly when k >= random_threshold(p)") {
+    Rng rng(3);
+    for (int trial = 0; trial < 20000; ++trial) {
+        const float p = trial % 4 == 0 ? float(rng.uniform_int(0, 1 << 24)) / 16777216.0f
+                                       : float(rng.uniform());
+        const uint32_t t = random_threshold(p);
+        // The integers on both sides of the threshold decide like the float comparison.
+        for (int64_t k : {int64_t(t) - 1, int64_t(t)}) {
+            if (k < 0 || k >= (1 << 24)) continue;
+            const bool by_float = float(k) * (1.0f / 16777216.0f) >= p;
+            CHECK(by_float == (uint32_t(k) >= t));
+        }
+    }
 }
 
 TEST_CASE("dropout: different streams give different masks") {
