@@ -83,7 +83,8 @@ Var Classifier::encode(const SequenceBatch& seq, bool training, int64_t step, ui
     for (Block& b : blocks_) {
         Var h = b.mixer->forward(layernorm(x, b.ln1_g, b.ln1_b), ctx);
         x = residual(x, h, training, step, stream++);
-        Var f = linear(gelu(linear(layernorm(x, b.ln2_g, b.ln2_b), b.w1, b.b1)), b.w2, b.b2);
+        Var f = linear(bias_gelu(linear(layernorm(x, b.ln2_g, b.ln2_b), b.w1, nullptr), b.b1), b.w2,
+                       b.b2);
         x = residual(x, f, training, step, stream++);
         ctx.seed = mix64(ctx.seed);
     }

@@ -25,25 +25,13 @@ void linear_forward(float* out, const float* x, const float* w, const float* b, 
         for (int64_t o = 0; o < OUT; ++o) out[n * OUT + o] += b[o];
 }
 
-// db += Σ_n dout[n, :]. Rows are split into a fixed number of chunks (independent of the thread
-// count) whose partial sums are added in chunk order, so the result is bitwise reproducible and
-// the inner loop runs along contiguous columns.
+// db += Σ_n dout[n, :], in fixed chunks (bitwise reproducible; see chunked_column_sums).
 void column_sums_accumulate(float* db, const float* dout, int64_t N, int64_t OUT) {
-    constexpr int64_t kChunks = 32;
-    std::vector<float> partial(size_t(kChunks * OUT), 0.0f);
-    const int64_t rows_per_chunk = (N + kChunks - 1) / kChunks;
-#pragma omp parallel for schedule(static) if (N * OUT >= kMinParallelWork)
-    for (int64_t c = 0; c < kChunks; ++c) {
-        float* acc = partial.data() + c * OUT;
-        const int64_t end = std::min(N, (c + 1) * rows_per_chunk);
-        for (int64_t n = c * rows_per_chunk; n < end; ++n) {
-            const float* row = dout + n * OUT;
+    chunked_column_sums(db, N, OUT, [&](int64_t n, float* acc) {
+        const float* row = dout + n * OUT;
 #pragma omp simd
-            for (int64_t o = 0; o < OUT; ++o) acc[o] += row[o];
-        }
-    }
-    for (int64_t c = 0; c < kChunks; ++c)
-        for (int64_t o = 0; o < OUT; ++o) db[o] += partial[size_t(c * OUT + o)];
+        for (int64_t o = 0; o < OUT; ++o) acc[o] += row[o];
+    });
 }
 
 }  // namespace HWY_NAMESPACE

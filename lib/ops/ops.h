@@ -20,6 +20,9 @@ Var layernorm(const Var& x, const Var& gamma, const Var& beta, float eps = 1e-5f
 
 // GELU, tanh approximation (as flax nn.gelu and GPT-2)
 Var gelu(const Var& x);
+// gelu(x + b) for x (N.., C), b (C): the bias add and activation of a feed-forward layer in one
+// pass, forward and backward (the same values as gelu(x + b) bit for bit).
+Var bias_gelu(const Var& x, const Var& b);
 Var relu(const Var& x);
 
 // Elementwise, same shapes

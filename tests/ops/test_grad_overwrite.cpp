@@ -65,6 +65,8 @@ TEST_CASE("backward into a new gradient writes every element, the same bits as a
     Var h = make_var(random_tensor({3, 37, 24}, 6), true, "h");
     check_overwrite("linear", [&](const Var& x) { return linear(x, w, nullptr); });
     check_overwrite("gelu", [](const Var& x) { return gelu(x); });
+    Var bias = make_param(random_tensor({24}, 7), "bias");
+    check_overwrite("bias_gelu", [&](const Var& x) { return bias_gelu(x, bias); });
     check_overwrite("layernorm", [&](const Var& x) { return layernorm(x, gamma, beta, 1e-5f); });
     check_overwrite("residual_dropout x",
                     [&](const Var& x) { return residual_dropout(x, h, 0.3f, 7, 1); });
