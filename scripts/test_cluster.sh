@@ -174,7 +174,7 @@ expect_error "cannot write" "$bin" sweep "$sweep" --out "$work/a-file/out" --slu
 echo "test_cluster: Slurm sweep OK"
 
 # --- data-parallel training under mpirun --------------------------------------------------
-# Dropout 0: with dropout, masks depend on where a row sits in its rank's share (README).
+# Dropout 0: with dropout, masks depend on where a row sits in its rank's share (docs/cluster.md).
 mkdir -p "$work/mpi/single" "$work/mpi/two"
 cat >"$work/mpi/tiny.json" <<'JSON'
 {"task": {"name": "listops", "max_len": 40, "n_train": 256, "n_val": 64, "n_test": 64,

@@ -1,5 +1,5 @@
 // The run report: one JSON document per run (schema "xformer-bench/run/1"). Field reference is
-// in the README ("The JSON report").
+// in docs/configuration.md ("The JSON report").
 #pragma once
 #include <nlohmann/json.hpp>
 

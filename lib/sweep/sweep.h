@@ -1,6 +1,6 @@
 // Sweep files: a base config per task, a list of variants, optional grids over config keys and a
 // list of seeds, expanded into runs with stable, readable IDs such as `listops__full__seed1` or
-// `listops__full__model.layers-4__seed1`. The format is documented in the README ("Sweeps").
+// `listops__full__model.layers-4__seed1`. The format is documented in docs/comparing.md.
 #pragma once
 #include <nlohmann/json.hpp>
 
