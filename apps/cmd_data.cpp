@@ -41,13 +41,6 @@ int data_command(const DataOptions& o) {
     }
     if (!o.out.empty()) probe_writable_directory(o.out);  // before a long generation
     auto task = make_task(cfg.task);
-    // Image tasks need max_len >= their pixel count; without a config file or an explicit
-    // task.max_len, use the image size instead of the generic default.
-    const bool max_len_given =
-        !o.config.empty() || std::any_of(o.overrides.begin(), o.overrides.end(), [](const auto& s) {
-            return s.rfind("task.max_len=", 0) == 0;
-        });
-    if (!max_len_given && task->fixed_length() > 0) cfg.task.max_len = task->fixed_length();
     Dataset data = load_or_generate(*task, cfg.task, cfg.seed);
     if (o.preview > 0) {
         for (int i = 0; i < o.preview && i < int(data.train.size()); ++i)

@@ -68,6 +68,11 @@ int run_command(const RunOptions& o) {
     probe_output_file(path);  // before hours of work, not after
     auto task = make_task(cfg.task);
     Dataset data = load_or_generate(*task, cfg.task, cfg.seed);
+    if (world_rank() == 0 && size_t(cfg.train.batch_size) > data.train.size())
+        fmt::print(stderr,
+                   "warning: train.batch_size={} is more than the {} training examples; every "
+                   "batch holds all {}\n",
+                   cfg.train.batch_size, data.train.size(), data.train.size());
 
     ProgressFn progress;
     if (!o.quiet && stderr_is_terminal() && world_rank() == 0) {

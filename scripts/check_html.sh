@@ -3,11 +3,17 @@
 # `xformer-bench compare --format html`, takes a headless Chromium screenshot, and checks that
 # the page's DOM holds both tables and both figures and that the screenshot is far from blank
 # (much larger than the PNG of an empty page of the same size). Usage: scripts/check_html.sh
-# [BINARY] [OUT_DIR]; leaves the page and screenshot in OUT_DIR (default: a temporary directory).
+# [BINARY] [OUT_DIR]; leaves the page and screenshot in OUT_DIR (default: a temporary directory,
+# removed at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-./build/xformer-bench}
-out=${2:-$(mktemp -d)}
+if [ -n "${2:-}" ]; then
+    out=$2
+else
+    out=$(mktemp -d)
+    trap 'rm -rf "$out"' EXIT
+fi
 mkdir -p "$out/reports"
 fail() {
     echo "check_html: FAILED: $*" >&2

@@ -142,7 +142,6 @@ class ImageTask : public Task {
     explicit ImageTask(ImageOptions o) : o_(o) {}
     int num_classes() const override { return 10; }
     int vocab_size() const override { return kByteVocabSize; }
-    int fixed_length() const override { return kCifarPixels; }
     Dataset generate(const TaskConfig& cfg, uint64_t seed) const override {
         if (cfg.max_len < kCifarPixels)
             throw ConfigError(fmt::format("task.max_len: {} is shorter than an image ({} pixels)",

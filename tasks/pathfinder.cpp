@@ -73,7 +73,6 @@ class PathfinderTask : public Task {
     PathfinderTask(const char* name, PathfinderGeometry g) : name_(name), g_(g) {}
     int num_classes() const override { return 2; }
     int vocab_size() const override { return kByteVocabSize; }
-    int fixed_length() const override { return g_.side * g_.side; }
     Dataset generate(const TaskConfig& cfg, uint64_t seed) const override {
         const int pixels = g_.side * g_.side;
         if (cfg.max_len < pixels)

@@ -26,7 +26,8 @@ struct Dataset {
 struct TaskConfig {
     std::string name = "listops";
     std::string data_dir;  // empty: generate from the run seed; else load the real format here
-    int max_len = 2000;    // sequences longer than this are truncated
+    // Sizes a config leaves out come from the task's TaskDefaults (these are ListOps's).
+    int max_len = 2000;  // sequences longer than this are truncated
     int n_train = 96000;
     int n_val = 2000;
     int n_test = 2000;
@@ -39,8 +40,6 @@ class Task {
     virtual int num_classes() const = 0;
     virtual int vocab_size() const = 0;  // including padding id 0
     virtual bool is_pair() const { return false; }
-    // The length of every example when the format fixes it (images: side * side), else 0.
-    virtual int fixed_length() const { return 0; }
     // Deterministic from seed: same seed and config, same examples in the same order.
     virtual Dataset generate(const TaskConfig& cfg, uint64_t seed) const = 0;
     // Reads the real dataset format under cfg.data_dir; throws DataError / IoError.
@@ -51,9 +50,17 @@ class Task {
     virtual std::string preview(const Example& ex) const = 0;
 };
 
+// A task's own defaults (its LRA sizes): a config that leaves task.max_len or a split size out
+// gets these, so every task runs and generates with no config file. Options have their defaults
+// in the task itself (read when it is made).
+struct TaskDefaults {
+    int max_len, n_train, n_val, n_test;
+};
+
 struct TaskEntry {
     const char* name;
     const char* description;
+    TaskDefaults defaults;
     // Builds the task from its options object (path "task.options"); throws ConfigError.
     std::unique_ptr<Task> (*make)(const TaskConfig& cfg);
 };
@@ -61,6 +68,8 @@ struct TaskEntry {
 const std::vector<TaskEntry>& task_registry();
 // Throws ConfigError naming "task.name" and the known tasks.
 std::unique_ptr<Task> make_task(const TaskConfig& cfg);
+// The registry entry of a task by name, or nullptr.
+const TaskEntry* find_task(const std::string& name);
 // Loads from cfg.data_dir when set, else generates from seed. Throws DataError on an empty split.
 Dataset load_or_generate(const Task& task, const TaskConfig& cfg, uint64_t seed);
 

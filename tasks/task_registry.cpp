@@ -6,17 +6,25 @@
 
 namespace xb {
 
-#define XB_TASK(id, desc, factory) std::unique_ptr<Task> factory(const TaskConfig& cfg);
+#define XB_TASK(id, desc, factory, max_len, n_train, n_val, n_test) \
+    std::unique_ptr<Task> factory(const TaskConfig& cfg);
 #include "tasks/tasks.def"
 #undef XB_TASK
 
 const std::vector<TaskEntry>& task_registry() {
     static const std::vector<TaskEntry> entries = {
-#define XB_TASK(id, desc, factory) {#id, desc, factory},
+#define XB_TASK(id, desc, factory, max_len, n_train, n_val, n_test) \
+    {#id, desc, {max_len, n_train, n_val, n_test}, factory},
 #include "tasks/tasks.def"
 #undef XB_TASK
     };
     return entries;
+}
+
+const TaskEntry* find_task(const std::string& name) {
+    for (const auto& e : task_registry())
+        if (name == e.name) return &e;
+    return nullptr;
 }
 
 std::unique_ptr<Task> make_task(const TaskConfig& cfg) {

@@ -28,6 +28,7 @@ class FourierMixer : public Mixer {
 }  // namespace
 
 std::unique_ptr<Mixer> make_fnet_mixer(const MixerSpec& spec, ParameterStore& params) {
+    reject_attention_dropout(spec, "fnet");
     OptionReader opts(spec.options, "model.attention.options");
     const bool normalize = opts.get_bool("normalize", true);
     opts.finish();

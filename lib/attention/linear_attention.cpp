@@ -46,6 +46,7 @@ class LinearAttention : public AttentionKernel {
 }  // namespace
 
 std::unique_ptr<Mixer> make_linear_mixer(const MixerSpec& spec, ParameterStore& params) {
+    reject_attention_dropout(spec, "linear");
     OptionReader opts(spec.options, "model.attention.options");
     opts.finish();  // `linear` has no options
     return std::make_unique<AttentionMixer>(spec, params, std::make_unique<LinearAttention>());

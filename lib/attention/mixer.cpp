@@ -30,6 +30,14 @@ const VariantEntry& find_variant(const std::string& name) {
                                   join_names(names)));
 }
 
+void reject_attention_dropout(const MixerSpec& spec, const char* variant) {
+    if (spec.attention_dropout != 0.0f)
+        throw ConfigError(fmt::format(
+            "model.attention.dropout={}: the {} variant has no attention probabilities to drop "
+            "(valid: 0; model.dropout still applies)",
+            spec.attention_dropout, variant));
+}
+
 AttentionMixer::AttentionMixer(const MixerSpec& spec, ParameterStore& params,
                                std::unique_ptr<AttentionKernel> kernel)
     : heads_(spec.heads), kernel_(std::move(kernel)) {

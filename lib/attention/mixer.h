@@ -67,5 +67,8 @@ struct VariantEntry {
 const std::vector<VariantEntry>& variant_registry();
 // Throws ConfigError naming model.attention.variant and the valid names.
 const VariantEntry& find_variant(const std::string& name);
+// For variants without attention probabilities (linear, performer, fnet, s4d): a non-zero
+// model.attention.dropout is a ConfigError rather than silently ignored.
+void reject_attention_dropout(const MixerSpec& spec, const char* variant);
 
 }  // namespace xb

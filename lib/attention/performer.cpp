@@ -98,6 +98,7 @@ class PerformerAttention : public AttentionKernel {
 }  // namespace
 
 std::unique_ptr<Mixer> make_performer_mixer(const MixerSpec& spec, ParameterStore& params) {
+    reject_attention_dropout(spec, "performer");
     OptionReader opts(spec.options, "model.attention.options");
     PerformerOptions o;
     o.features = opts.get_int_at_least("features", 256, 1);

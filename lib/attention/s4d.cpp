@@ -40,6 +40,7 @@ class S4dMixer : public Mixer {
 }  // namespace
 
 std::unique_ptr<Mixer> make_s4d_mixer(const MixerSpec& spec, ParameterStore& params) {
+    reject_attention_dropout(spec, "s4d");
     OptionReader opts(spec.options, "model.attention.options");
     const int state = opts.get_int_at_least("state", 64, 2);
     const std::string init = opts.get_choice("init", "lin", {"lin", "inv"});

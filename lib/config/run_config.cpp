@@ -13,8 +13,9 @@ namespace xb {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TaskConfig, name, data_dir, max_len, n_train, n_val,
                                                 n_test, options)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AttentionConfig, variant, dropout, options)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ModelConfig, layers, dim, heads, ffn_dim, head_dim,
-                                                dropout, pooling, positions, attention)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ModelConfig, layers, dim, heads, ffn_dim,
+                                                classifier_dim, dropout, pooling, positions,
+                                                attention)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimGroupConfig, lr, weight_decay)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimGroups, ssm)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimConfig, lr, weight_decay, decay_all, beta1,
@@ -79,6 +80,10 @@ void check_against_defaults(const nlohmann::json& user, const nlohmann::json& de
     for (auto it = user.begin(); it != user.end(); ++it) {
         std::string key = path.empty() ? it.key() : path + "." + it.key();
         auto d = def.find(it.key());
+        if (key == "model.head_dim")  // the old, misleading name of classifier_dim
+            throw ConfigError(
+                "model.head_dim: renamed to model.classifier_dim (the hidden width of the "
+                "classifier MLP; 0 = ffn_dim)");
         if (d == def.end()) {
             std::vector<std::string> valid;
             for (auto k = def.begin(); k != def.end(); ++k) valid.push_back(k.key());
@@ -103,11 +108,22 @@ void check_against_defaults(const nlohmann::json& user, const nlohmann::json& de
 
 RunConfig config_from_json(const nlohmann::json& j) {
     check_against_defaults(j, to_json(RunConfig{}), "");
+    RunConfig cfg;
     try {
-        return j.get<RunConfig>();
+        cfg = j.get<RunConfig>();
     } catch (const nlohmann::json::exception& e) {
         throw ConfigError(fmt::format("config: {}", e.what()));
     }
+    // Task sizes the config leaves out are the task's own (an unknown task fails in validate()).
+    if (const TaskEntry* task = find_task(cfg.task.name)) {
+        const nlohmann::json given = j.value("task", nlohmann::json::object());
+        const TaskDefaults& d = task->defaults;
+        if (!given.contains("max_len")) cfg.task.max_len = d.max_len;
+        if (!given.contains("n_train")) cfg.task.n_train = d.n_train;
+        if (!given.contains("n_val")) cfg.task.n_val = d.n_val;
+        if (!given.contains("n_test")) cfg.task.n_test = d.n_test;
+    }
+    return cfg;
 }
 
 nlohmann::json parse_json_located(const std::string& text, const std::string& where) {
@@ -193,7 +209,8 @@ void validate(const RunConfig& c) {
     require(m.dim % m.heads == 0,
             fmt::format("model.heads={} must divide model.dim={}", m.heads, m.dim));
     require(m.ffn_dim >= 1, fmt::format("model.ffn_dim={} must be positive", m.ffn_dim));
-    require(m.head_dim >= 0, fmt::format("model.head_dim={} must be >= 0", m.head_dim));
+    require(m.classifier_dim >= 0,
+            fmt::format("model.classifier_dim={} must be >= 0", m.classifier_dim));
     require(m.dropout >= 0 && m.dropout < 1,
             fmt::format("model.dropout={} must be in [0, 1)", m.dropout));
     require(m.attention.dropout >= 0 && m.attention.dropout < 1,

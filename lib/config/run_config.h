@@ -23,7 +23,7 @@ struct ModelConfig {
     int dim = 128;                         // C
     int heads = 4;                         // H (must divide dim)
     int ffn_dim = 256;                     // F
-    int head_dim = 0;                      // hidden width of the classifier MLP; 0 = ffn_dim
+    int classifier_dim = 0;                // hidden width of the classifier MLP; 0 = ffn_dim
     float dropout = 0.1f;                  // residual and FFN dropout
     std::string pooling = "mean";          // mean | cls
     std::string positions = "sinusoidal";  // sinusoidal | learned | none

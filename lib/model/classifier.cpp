@@ -40,7 +40,7 @@ Classifier::Classifier(const ModelConfig& cfg, int vocab_size, int num_classes, 
     final_g_ = params_.constant("final_ln.weight", {C}, 1.0f);
     final_b_ = params_.constant("final_ln.bias", {C}, 0.0f);
     // Head: classifier Dense(H)->ReLU->Dense(K); dual Dense(H)->ReLU->Dense(H/2)->ReLU->Dense(K).
-    const int64_t H = cfg.head_dim > 0 ? cfg.head_dim : F;
+    const int64_t H = cfg.classifier_dim > 0 ? cfg.classifier_dim : F;
     std::vector<int64_t> widths = pair ? std::vector<int64_t>{4 * C, H, std::max<int64_t>(1, H / 2)}
                                        : std::vector<int64_t>{C, H};
     widths.push_back(num_classes);

@@ -15,6 +15,8 @@
 #include "tasks/formats/cifar_bin.h"
 #include "tasks/formats/png_gray.h"
 
+TEST_SUITE_BEGIN("integration");
+
 using namespace xb;
 using namespace xb::test;
 namespace fs = std::filesystem;
@@ -130,9 +132,7 @@ bool has_temporary_file(const fs::path& root) {
 }  // namespace
 
 TEST_CASE("cli: every bad input in the table exits as listed, with one line and no output") {
-    const char* source = std::getenv("XB_SOURCE_DIR");
-    REQUIRE_MESSAGE(source != nullptr, "XB_SOURCE_DIR is not set; run the tests through ctest");
-    std::ifstream table(std::string(source) + "/tests/app/bad_inputs.txt");
+    std::ifstream table(source_dir() + "/tests/app/bad_inputs.txt");
     REQUIRE(table.good());
     ScratchDir dir("bad_inputs");
     write_fixtures(dir);
@@ -169,3 +169,5 @@ TEST_CASE("cli: every bad input in the table exits as listed, with one line and 
     }
     CHECK(cases >= 60);
 }
+
+TEST_SUITE_END();

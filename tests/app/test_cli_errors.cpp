@@ -5,6 +5,8 @@
 
 #include "support/run_binary.h"
 
+TEST_SUITE_BEGIN("integration");
+
 using namespace xb::test;
 
 TEST_CASE("cli: bad configs exit 2 with one line and write no report") {
@@ -51,3 +53,5 @@ TEST_CASE("cli: list prints the registries") {
     CHECK(r.out.find("full") != std::string::npos);
     CHECK(r.out.find("linear") != std::string::npos);
 }
+
+TEST_SUITE_END();

@@ -8,19 +8,22 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "config/run_config.h"
 #include "support/run_binary.h"
 
+TEST_SUITE_BEGIN("integration");
+
 namespace {
 
 // Starts `xformer-bench run --quiet --threads 1 --report REPORT` plus one `--set` per override in
 // a child process (stdout discarded) and returns its pid.
 pid_t start_run(const std::string& report, const std::vector<std::string>& overrides) {
-    const char* bin = std::getenv("XB_BINARY");
-    REQUIRE(bin != nullptr);
+    const std::string bin = xb::test::binary_path();
     std::vector<std::string> args = {bin, "run", "--quiet", "--threads", "1", "--report", report};
     for (const auto& o : overrides) {
         args.push_back("--set");
@@ -32,67 +35,11 @@ pid_t start_run(const std::string& report, const std::vector<std::string>& overr
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
-        execv(bin, argv.data());
+        execv(bin.c_str(), argv.data());
         _exit(127);
     }
     return pid;
 }
-
-}  // namespace
-
-TEST_CASE("cli: SIGINT writes an interrupted report and exits 130") {
-    std::string report = xb::test::temp_dir("interrupt") + "/r.json";
-    pid_t pid = start_run(
-        report, {"train.steps=1000000", "task.n_train=64", "task.n_val=8", "task.n_test=8",
-                 "task.max_len=40", "task.options={\"min_length\":8,\"max_length\":40}",
-                 "model.dim=16", "model.layers=1", "train.batch_size=4"});
-    // Long enough for the child to start and install its handler even on a loaded machine.
-    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
-    kill(pid, SIGINT);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    REQUIRE(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 130);
-    REQUIRE(std::filesystem::exists(report));
-    nlohmann::json j = xb::read_json_file(report);
-    CHECK(j["status"] == "interrupted");
-    CHECK(j["steps"].get<int64_t>() >= 1);
-    CHECK(j["steps"].get<int64_t>() < 1000000);
-    // The interrupted step is evaluated, so the last history entry is the last step done.
-    REQUIRE(j["history"].size() >= 1);
-    CHECK(j["history"].back()["step"] == j["steps"]);
-    CHECK(!j["metrics"]["test_accuracy"].is_null());
-}
-
-TEST_CASE("cli: a second SIGINT ends the run at once, even during data generation") {
-    std::string report = xb::test::temp_dir("interrupt2") + "/r.json";
-    // Generating a million pathfinder images takes far longer than this test waits.
-    pid_t pid = start_run(
-        report, {"task.name=\"pathfinder\"", "task.max_len=1024", "task.n_train=1000000"});
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    kill(pid, SIGINT);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    auto start = std::chrono::steady_clock::now();
-    kill(pid, SIGINT);
-    // Poll for up to 5 s; a child still generating then is killed and the test fails.
-    int status = 0;
-    pid_t done = 0;
-    while ((done = waitpid(pid, &status, WNOHANG)) == 0 &&
-           std::chrono::steady_clock::now() - start < std::chrono::seconds(5))
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (done == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        FAIL("the second SIGINT did not end the run within 5 s");
-    }
-    REQUIRE(WIFSIGNALED(status));
-    CHECK(WTERMSIG(status) == SIGINT);
-    CHECK(waited < 5.0);
-    CHECK_FALSE(std::filesystem::exists(report));
-}
-
-namespace {
 
 // Overrides for a tiny ListOps model that trains "forever" (until stopped).
 const std::vector<std::string> kEndless = {"task.max_len=40",
@@ -122,7 +69,72 @@ std::string status_of(const std::string& report) {
     return xb::read_json_file(report).value("status", "");
 }
 
+// Whether process pid has a handler installed for sig (the SigCgt mask of /proc/PID/status).
+bool catches(pid_t pid, int sig) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("SigCgt:", 0) == 0)
+            return (std::stoull(line.substr(7), nullptr, 16) >> (sig - 1)) & 1;
+    return false;
+}
+
 }  // namespace
+
+TEST_CASE("cli: SIGINT writes an interrupted report and exits 130") {
+    std::string report = xb::test::temp_dir("interrupt") + "/r.json";
+    pid_t pid = start_run(
+        report, {"train.steps=1000000", "task.n_train=64", "task.n_val=8", "task.n_test=8",
+                 "task.max_len=40", "task.options={\"min_length\":8,\"max_length\":40}",
+                 "model.dim=16", "model.layers=1", "train.batch_size=4"});
+    // The report's lock file announces that training has begun (it is taken before step 1).
+    REQUIRE(eventually([&] { return std::filesystem::exists(report + ".lock"); }));
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 130);
+    REQUIRE(std::filesystem::exists(report));
+    nlohmann::json j = xb::read_json_file(report);
+    CHECK(j["status"] == "interrupted");
+    CHECK(j["steps"].get<int64_t>() >= 1);
+    CHECK(j["steps"].get<int64_t>() < 1000000);
+    // The interrupted step is evaluated, so the last history entry is the last step done.
+    REQUIRE(j["history"].size() >= 1);
+    CHECK(j["history"].back()["step"] == j["steps"]);
+    CHECK(!j["metrics"]["test_accuracy"].is_null());
+}
+
+TEST_CASE("cli: a second SIGINT ends the run at once, even during data generation") {
+    std::string report = xb::test::temp_dir("interrupt2") + "/r.json";
+    // Generating a million pathfinder images takes far longer than this test waits.
+    pid_t pid = start_run(
+        report, {"task.name=\"pathfinder\"", "task.max_len=1024", "task.n_train=1000000"});
+    // Once the child catches SIGINT (its handler is installed first thing in `run`), the first
+    // SIGINT only asks it to stop after the current step, which is far away.
+    REQUIRE(eventually([&] { return catches(pid, SIGINT); }));
+    kill(pid, SIGINT);
+    const auto start = std::chrono::steady_clock::now();
+    // Then SIGINT every 20 ms until the child ends (two sent before the first is handled merge
+    // into one); a child still running after 5 s is killed and the test fails.
+    int status = 0;
+    pid_t done = 0;
+    while ((done = waitpid(pid, &status, WNOHANG)) == 0 &&
+           std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        kill(pid, SIGINT);
+    }
+    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        FAIL("a second SIGINT did not end the run within 5 s");
+    }
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGINT);
+    CHECK(waited < 5.0);
+    CHECK_FALSE(std::filesystem::exists(report));
+}
 
 TEST_CASE("cli: a second run on a report being written stops at its lock, exit 2") {
     const std::string dir = xb::test::temp_dir("lock");
@@ -153,8 +165,8 @@ TEST_CASE("cli: the running cell of a sweep killed with SIGKILL stops and report
     xb::test::write_text(dir + "/endless.json", config);
     xb::test::write_text(dir + "/sweep.json",
                          R"({"tasks": {"listops": "endless.json"}, "variants": ["full"]})");
-    const char* bin = std::getenv("XB_BINARY");
-    REQUIRE(bin != nullptr);
+    const std::string bin_path = xb::test::binary_path();
+    const char* bin = bin_path.c_str();
     pid_t sweep = fork();
     if (sweep == 0) {
         freopen("/dev/null", "w", stdout);
@@ -178,3 +190,5 @@ TEST_CASE("cli: the running cell of a sweep killed with SIGKILL stops and report
     CHECK(eventually([&] { return !std::filesystem::exists(lock); }));
     CHECK(status_of(report) == "interrupted");
 }
+
+TEST_SUITE_END();

@@ -20,6 +20,8 @@
 #include "support/report_fixtures.h"
 #include "support/run_binary.h"
 
+TEST_SUITE_BEGIN("integration");
+
 using namespace xb::test;
 namespace fs = std::filesystem;
 
@@ -56,7 +58,7 @@ std::map<std::string, std::string> completed_reports(const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("sweep cli: dry run lists IDs; filters and --set apply from the shell") {
+TEST_CASE("sweep cli: dry run lists IDs, and filters and --set apply from the shell") {
     std::string dir = temp_dir("sweepcli");
     std::string sweep = tiny_sweep(dir, "[1, 2]");
     CommandResult r = run_xformer_bench("sweep " + sweep + " --dry-run");
@@ -106,8 +108,8 @@ TEST_CASE("sweep cli: parallel runs, a failing cell is recorded, rerun skips fin
 }
 
 TEST_CASE("sweep cli: killed after k runs, a rerun executes exactly the missing runs") {
-    const char* bin = std::getenv("XB_BINARY");
-    REQUIRE(bin != nullptr);
+    const std::string bin_path = binary_path();
+    const char* bin = bin_path.c_str();
     std::string dir = temp_dir("sweepkill");
     std::string sweep = tiny_sweep(dir, "[1, 2, 3, 4]");
     std::string out = dir + "/results";
@@ -180,7 +182,7 @@ TEST_CASE("compare and plot cli: formats, files, warnings") {
     CHECK(r.err.find("missing: no such file or directory") != std::string::npos);
 }
 
-TEST_CASE("sweep cli: --cell runs one cell; --status; --slurm --dry-run skips finished cells") {
+TEST_CASE("sweep cli: --cell runs one cell, --status, and --slurm --dry-run skips finished cells") {
     std::string dir = temp_dir("sweepcell");
     std::string sweep = tiny_sweep(dir, "[1, 2]");
     std::string out = dir + "/results";
@@ -225,3 +227,5 @@ TEST_CASE("sweep cli: --cell runs one cell; --status; --slurm --dry-run skips fi
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("--partition requires --slurm") != std::string::npos);
 }
+
+TEST_SUITE_END();

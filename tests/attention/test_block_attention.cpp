@@ -16,6 +16,8 @@
 #include "core/rng.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 
 namespace {
@@ -369,3 +371,5 @@ TEST_CASE(
     CHECK(max_abs_diff(exempt.out, all_banded.out, c.rows(), c.ldo, 32) > 1e-3);
     check_against_naive(c);
 }
+
+TEST_SUITE_END();

@@ -11,6 +11,8 @@
 #include "core/rng.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 
 namespace {
@@ -163,3 +165,5 @@ TEST_CASE("linear attention kernel: accumulates, ignores padded keys, is reprodu
         for (int i = 0; i < C; ++i) padded_zero &= p.out[(size_t(60) + t) * c.ldo + i] == 0.0f;
     CHECK(padded_zero);
 }
+
+TEST_SUITE_END();

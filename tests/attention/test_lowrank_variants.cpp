@@ -11,6 +11,8 @@
 #include "core/errors.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -216,3 +218,5 @@ TEST_CASE("low-rank variants: bad options fail with a ConfigError naming the opt
         MESSAGE(what);
     }
 }
+
+TEST_SUITE_END();

@@ -14,6 +14,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -349,3 +351,5 @@ TEST_CASE("pattern variants: sparse strided (split heads) matches the naive refe
     CHECK(max_abs_diff(qkv->grad, grad) < 2e-5);
     tape().clear();
 }
+
+TEST_SUITE_END();

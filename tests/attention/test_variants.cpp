@@ -6,6 +6,8 @@
 #include "attention/mixer.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -76,3 +78,5 @@ TEST_CASE("variants: two identical calls give bitwise identical outputs") {
         CHECK(max_abs_diff(y1, y2) == 0.0);
     }
 }
+
+TEST_SUITE_END();

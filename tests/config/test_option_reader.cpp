@@ -2,6 +2,8 @@
 
 #include "config/option_reader.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using xb::ConfigError;
 using xb::OptionReader;
 
@@ -29,3 +31,5 @@ TEST_CASE("option reader: type errors name the key") {
     OptionReader rc(c, "x");
     CHECK_THROWS_AS(rc.get_choice("mode", "a", {"a", "b"}), ConfigError);
 }
+
+TEST_SUITE_END();

@@ -1,8 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
+#include "attention/mixer.h"
 #include "config/run_config.h"
 #include "core/errors.h"
 #include "support/run_binary.h"
+
+TEST_SUITE_BEGIN("unit");
 
 using namespace xb;
 
@@ -97,3 +102,47 @@ TEST_CASE("config: JSON syntax errors give file:line:column") {
                          (dir + "/bad.json:3:17: invalid JSON").c_str(), ConfigError);
     CHECK_THROWS_AS(read_json_file(dir + "/missing.json"), IoError);
 }
+
+TEST_CASE("config: task sizes a config leaves out are the task's own defaults, for every task") {
+    for (const TaskEntry& task : task_registry()) {
+        CAPTURE(task.name);
+        const std::string name = fmt::format("task.name=\"{}\"", task.name);
+        RunConfig cfg = load_config("", {name});
+        CHECK(cfg.task.max_len == task.defaults.max_len);
+        CHECK(cfg.task.n_train == task.defaults.n_train);
+        CHECK(cfg.task.n_val == task.defaults.n_val);
+        CHECK(cfg.task.n_test == task.defaults.n_test);
+        // What the config gives wins, key by key.
+        RunConfig given = load_config("", {name, "task.max_len=77", "task.n_val=5"});
+        CHECK(given.task.max_len == 77);
+        CHECK(given.task.n_val == 5);
+        CHECK(given.task.n_train == task.defaults.n_train);
+    }
+}
+
+TEST_CASE("config: model.head_dim is an error naming its new name, classifier_dim") {
+    CHECK(config_error({{"model", {{"head_dim", 64}}}})
+              .rfind("model.head_dim: renamed to model.classifier_dim", 0) == 0);
+    CHECK(config_from_json({{"model", {{"classifier_dim", 64}}}}).model.classifier_dim == 64);
+}
+
+TEST_CASE("config: variants without attention probabilities reject model.attention.dropout") {
+    for (const VariantEntry& v : variant_registry()) {
+        CAPTURE(v.name);
+        const bool has_probabilities =
+            std::string(v.name) != "linear" && std::string(v.name) != "performer" &&
+            std::string(v.name) != "fnet" && std::string(v.name) != "s4d";
+        const std::string e =
+            config_error({{"model", {{"attention", {{"variant", v.name}, {"dropout", 0.1}}}}}});
+        if (has_probabilities) {
+            CHECK(e.empty());
+        } else {
+            CHECK(e.rfind("model.attention.dropout=0.1: the " + std::string(v.name) + " variant",
+                          0) == 0);
+            CHECK(config_error({{"model", {{"attention", {{"variant", v.name}, {"dropout", 0}}}}}})
+                      .empty());
+        }
+    }
+}
+
+TEST_SUITE_END();

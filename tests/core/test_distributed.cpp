@@ -3,9 +3,11 @@
 
 #include "core/distributed.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 
-TEST_CASE("distributed: rank shares tile [0, n) in order, sizes within one") {
+TEST_CASE("distributed: rank shares tile 0..n in order, sizes within one") {
     for (int size : {1, 2, 3, 5})
         for (int64_t n : {int64_t(5), int64_t(16), int64_t(33)}) {
             CAPTURE(size);
@@ -27,3 +29,5 @@ TEST_CASE("distributed: outside mpirun the group is this process alone") {
     CHECK(world_rank() == 0);
     CHECK(world_hosts().size() <= 1);
 }
+
+TEST_SUITE_END();

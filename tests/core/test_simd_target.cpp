@@ -8,6 +8,8 @@
 #include "core/simd_target.h"
 #include "support/run_binary.h"
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("simd: the forced target is the one the kernels use, and targets are listed best first") {
     const auto targets = xb::available_simd_targets();
     REQUIRE(!targets.empty());
@@ -23,7 +25,8 @@ TEST_CASE("simd: the forced target is the one the kernels use, and targets are l
     CHECK(xb::current_simd_target() == (forced ? std::string(forced) : targets.front().name));
 }
 
-TEST_CASE("simd: XB_SIMD with an unknown or unsupported target is a one-line error, exit 2") {
+TEST_CASE("simd: XB_SIMD with an unknown or unsupported target is a one-line error, exit 2" *
+          doctest::test_suite("integration")) {
     auto r = xb::test::run_xformer_bench("list", "XB_SIMD=avx9");
     CHECK(r.exit_code == 2);
     CHECK(r.err ==
@@ -37,3 +40,5 @@ TEST_CASE("simd: XB_SIMD with an unknown or unsupported target is a one-line err
     CHECK(xb::test::read_text(dir + "/kernel_full_attention.json").find("\"simd\": \"sse4\"") !=
           std::string::npos);
 }
+
+TEST_SUITE_END();

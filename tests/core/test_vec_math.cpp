@@ -8,6 +8,8 @@
 #include "core/rng.h"
 #include "core/vec_math.h"
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("vec_math: exp_approx relative error <= 2e-7 on [-87, 88]") {
     // A dense grid plus random points; the full float range was checked exhaustively offline
     // (max relative error 8.5e-8).
@@ -56,3 +58,5 @@ TEST_CASE("vec_math: exp_approx special values and softmax helper") {
     CHECK(xb::max_subtract_exp_sum(masked.data(), 2) == 0.0f);
     CHECK(masked[0] == 0.0f);
 }
+
+TEST_SUITE_END();

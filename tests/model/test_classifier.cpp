@@ -6,6 +6,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -76,3 +78,5 @@ TEST_CASE("classifier: the dual encoder shares one encoder between its towers") 
     Var logits2 = pair.forward(c, false, -1);
     CHECK(max_abs_diff(logits->value, logits2->value) > 0);
 }
+
+TEST_SUITE_END();

@@ -6,6 +6,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -96,3 +98,5 @@ TEST_CASE("relu: backward matches finite differences away from 0") {
     Var x = make_var(off_kink({2, 7, 12}, 4), true, "x");
     CHECK(gradcheck([](const std::vector<Var>& in) { return relu(in[0]); }, {x}));
 }
+
+TEST_SUITE_END();

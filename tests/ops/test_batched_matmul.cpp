@@ -5,6 +5,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -60,3 +62,5 @@ TEST_CASE("batched_matmul: backward matches finite differences, including a == b
     gradcheck([](const std::vector<Var>& in) { return batched_matmul(in[0], in[0], false, true); },
               {x});
 }
+
+TEST_SUITE_END();

@@ -7,6 +7,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -66,3 +68,5 @@ TEST_CASE("cross_entropy: backward accumulates into existing gradients") {
     for (int64_t i = 0; i < once.numel(); ++i)
         CHECK(logits->grad.data()[i] == doctest::Approx(2 * once.data()[i]));
 }
+
+TEST_SUITE_END();

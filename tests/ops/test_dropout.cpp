@@ -8,6 +8,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -126,3 +128,5 @@ TEST_CASE("residual_dropout: equals add(x, dropout(h)) forward and backward, gra
     CHECK(residual_dropout(xs, hs, 0.0f, 1, 1)->value.data()[3] ==
           xs->value.data()[3] + hs->value.data()[3]);
 }
+
+TEST_SUITE_END();

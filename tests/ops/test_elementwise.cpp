@@ -5,6 +5,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -72,3 +74,5 @@ TEST_CASE("concat_last: backward matches finite differences") {
         {a, b, c}));
     CHECK(!c->grad.defined());
 }
+
+TEST_SUITE_END();

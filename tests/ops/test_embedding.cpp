@@ -7,6 +7,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -95,3 +97,5 @@ TEST_CASE("sinusoidal_table: sin on even and cos on odd columns of pos / 10000^(
         CHECK(max_abs_diff(table, ref) < 1e-6);
     }
 }
+
+TEST_SUITE_END();

@@ -7,6 +7,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -44,3 +46,5 @@ TEST_CASE("fourier_mix: backward matches finite differences") {
                   {x});
     }
 }
+
+TEST_SUITE_END();

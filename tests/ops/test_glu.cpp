@@ -6,6 +6,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -23,3 +25,5 @@ TEST_CASE("glu: a ⊙ σ(g) over the halves of the last dim, with correct gradie
     Var xv = make_var(x.clone(), true, "x");
     gradcheck([](const std::vector<Var>& in) { return glu(in[0]); }, {xv});
 }
+
+TEST_SUITE_END();

@@ -5,6 +5,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -36,3 +38,5 @@ TEST_CASE("split_heads / merge_heads / slice_leading: backward") {
     tape().clear();
     gradcheck([](const std::vector<Var>& in) { return slice_leading(in[0], 3, 4); }, {s});
 }
+
+TEST_SUITE_END();

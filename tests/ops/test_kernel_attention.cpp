@@ -7,6 +7,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -71,3 +73,5 @@ TEST_CASE("sequence_projection: e[:, :len] x[:len], per-head and shared e, backw
             {ev, xv});
     }
 }
+
+TEST_SUITE_END();

@@ -7,6 +7,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -94,3 +96,5 @@ TEST_CASE("layernorm: parameter gradients match sums over rows and are bitwise r
     CHECK(max_abs_diff(grads[0], dgamma) < 1e-3);
     CHECK(max_abs_diff(grads[1], dbeta) < 1e-3);
 }
+
+TEST_SUITE_END();

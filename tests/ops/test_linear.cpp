@@ -4,6 +4,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -47,3 +49,5 @@ TEST_CASE("linear: backward accumulates into existing gradients") {
     for (int64_t i = 0; i < once.numel(); ++i)
         CHECK(w->grad.data()[i] == doctest::Approx(2 * once.data()[i]));
 }
+
+TEST_SUITE_END();

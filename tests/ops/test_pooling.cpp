@@ -5,6 +5,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -76,3 +78,5 @@ TEST_CASE("first_token: forward takes position 0 and backward matches finite dif
     CHECK(max_abs_diff(y->value, ref) == 0.0);
     CHECK(gradcheck([](const std::vector<Var>& in) { return first_token(in[0]); }, {x}));
 }
+
+TEST_SUITE_END();

@@ -5,6 +5,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -54,3 +56,5 @@ TEST_CASE("pinv pieces: backward matches finite differences") {
         },
         {l});
 }
+
+TEST_SUITE_END();

@@ -10,6 +10,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -144,3 +146,5 @@ TEST_CASE("s4d: unidirectional kernel is causal, and padded inputs never enter")
             if (t >= 6) CHECK(b == 0.0f);
         }
 }
+
+TEST_SUITE_END();

@@ -4,6 +4,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -34,3 +36,5 @@ TEST_CASE("segment_means: backward matches finite differences") {
     Var x = make_var(random_tensor({2, 2, 6, 3}, 2), true, "x");
     gradcheck([&](const std::vector<Var>& in) { return segment_means(in[0], lengths, 4); }, {x});
 }
+
+TEST_SUITE_END();

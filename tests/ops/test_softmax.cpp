@@ -7,6 +7,8 @@
 #include "ops/ops.h"
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -36,3 +38,5 @@ TEST_CASE("masked_softmax: backward matches finite differences") {
     Var x = make_var(random_tensor({2, 2, 3, 5}, 2), true, "x");
     gradcheck([&](const std::vector<Var>& in) { return masked_softmax(in[0], &rows, &cols); }, {x});
 }
+
+TEST_SUITE_END();

@@ -4,6 +4,8 @@
 
 #include "optim/adamw.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 
 TEST_CASE("adamw: optim.groups.ssm overrides lr and weight decay of the group's parameters") {
@@ -30,3 +32,5 @@ TEST_CASE("adamw: optim.groups.ssm overrides lr and weight decay of the group's 
     global.step(0.005, 1);
     CHECK(ssm->value.data()[0] == doctest::Approx(1.0 - 0.005).epsilon(1e-6));
 }
+
+TEST_SUITE_END();

@@ -10,6 +10,8 @@
 #include "support/report_fixtures.h"
 #include "support/run_binary.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -185,3 +187,5 @@ TEST_CASE("compare: LaTeX output escapes every character LaTeX treats specially"
         tex,
         R"(a\textbackslash{}b\{c\}\textasciitilde{}d\textasciicircum{}e\_f\%g\&h\#i\$j & 50.00)"));
 }
+
+TEST_SUITE_END();

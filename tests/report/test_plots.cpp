@@ -11,6 +11,8 @@
 #include "support/report_fixtures.h"
 #include "support/run_binary.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -102,3 +104,5 @@ TEST_CASE("html: one self-contained page with both tables, both figures, environ
             body.replace(at, tag.size(), tag.substr(0, tag.size() - 1) + "/>");
     CHECK_MESSAGE(xml_problem(body).empty(), xml_problem(body));
 }
+
+TEST_SUITE_END();

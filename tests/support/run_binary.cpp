@@ -13,6 +13,19 @@
 
 namespace xb::test {
 
+namespace {
+
+std::string from_env(const char* name, const char* fallback) {
+    const char* value = std::getenv(name);
+    return value && *value ? value : fallback;
+}
+
+}  // namespace
+
+std::string binary_path() { return from_env("XB_BINARY", XB_TEST_BINARY); }
+
+std::string source_dir() { return from_env("XB_SOURCE_DIR", XB_TEST_SOURCE_DIR); }
+
 std::string read_text(const std::string& path) {
     std::ifstream in(path);
     std::stringstream ss;
@@ -22,8 +35,7 @@ std::string read_text(const std::string& path) {
 
 CommandResult run_xformer_bench(const std::string& args, const std::string& env,
                                 const std::string& shell) {
-    const char* bin = std::getenv("XB_BINARY");
-    REQUIRE_MESSAGE(bin != nullptr, "XB_BINARY is not set; run the tests through ctest");
+    const std::string bin = binary_path();
     std::string dir = temp_dir("cmd");
     std::string cmd = shell + (env.empty() ? "" : "env " + env + " ") + bin + " " + args + " >" +
                       dir + "/out 2>" + dir + "/err";

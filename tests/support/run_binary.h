@@ -1,9 +1,14 @@
-// Runs the real xformer-bench binary (path from $XB_BINARY, set by CTest) and captures its exit
-// code, stdout and stderr, for command-line tests.
+// Runs the real xformer-bench binary and captures its exit code, stdout and stderr, for
+// command-line tests.
 #pragma once
 #include <string>
 
 namespace xb::test {
+
+// The CLI binary under test: $XB_BINARY, else the one built beside this test binary.
+std::string binary_path();
+// The source tree (for the shipped configs): $XB_SOURCE_DIR, else the one this was built from.
+std::string source_dir();
 
 struct CommandResult {
     int exit_code = -1;

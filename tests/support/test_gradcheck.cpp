@@ -3,6 +3,8 @@
 
 #include "support/gradcheck.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -35,3 +37,5 @@ TEST_CASE("gradcheck: accepts a correct backward and rejects one that is 2x too 
         gradcheck([](const std::vector<Var>& in) { return square_with_gradient_factor(in[0], 2); },
                   {x}, quiet));
 }
+
+TEST_SUITE_END();

@@ -3,6 +3,8 @@
 
 #include "sweep/slurm_script.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 
 TEST_CASE("slurm script: cells become index ranges with the parallel limit") {
@@ -35,3 +37,5 @@ TEST_CASE("slurm script: #SBATCH lines, then the cell command with the array ind
     CHECK(s.find("\nexec /bin/xformer-bench sweep /s.json --cell \"$SLURM_ARRAY_TASK_ID\"\n") !=
           std::string::npos);
 }
+
+TEST_SUITE_END();

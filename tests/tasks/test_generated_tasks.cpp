@@ -11,6 +11,8 @@
 #include "tasks/generated.h"
 #include "tasks/task.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 
@@ -266,3 +268,5 @@ TEST_CASE("image: polarity light and dark fix which level is the shape") {
     CHECK_THROWS_AS(make_task(task_config("image", 1, 1, 1, 1024, {{"polarity", "grey"}})),
                     ConfigError);
 }
+
+TEST_SUITE_END();

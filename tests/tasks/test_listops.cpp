@@ -15,6 +15,8 @@
 #include "tasks/formats/listops_tsv.h"
 #include "tasks/task.h"
 
+TEST_SUITE_BEGIN("unit");
+
 namespace fs = std::filesystem;
 using namespace xb;
 
@@ -326,3 +328,5 @@ TEST_CASE("listops: options are read strictly and validated") {
     CHECK_THROWS_WITH_AS(make_task(cfg)->generate(cfg, 1), doctest::Contains("task.max_len"),
                          ConfigError);
 }
+
+TEST_SUITE_END();

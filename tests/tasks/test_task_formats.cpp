@@ -15,6 +15,8 @@
 #include "tasks/generated.h"
 #include "tasks/task.h"
 
+TEST_SUITE_BEGIN("unit");
+
 using namespace xb;
 using namespace xb::test;
 namespace fs = std::filesystem;
@@ -228,7 +230,8 @@ TEST_CASE("loaders: bad input is a DataError naming the file") {
                    "image is 16x16, expected 32x32"));
 }
 
-TEST_CASE("cli: bad data files exit 2 naming the file; data writes and previews") {
+TEST_CASE("cli: bad data files exit 2 naming the file, data writes and previews" *
+          doctest::test_suite("integration")) {
     ScratchDir dir("cli_data");
     dir.file("aan/new_aan_pairs.train.tsv", "1\ta\tb\tc\n");
     dir.file("aan/new_aan_pairs.eval.tsv", "1\ta\tb\tc\td\n");
@@ -249,3 +252,5 @@ TEST_CASE("cli: bad data files exit 2 naming the file; data writes and previews"
     CHECK(fs::exists(dir.path / "pf/metadata/0.npy"));
     CHECK(fs::exists(dir.path / "pf/imgs/0/sample_9.png"));
 }
+
+TEST_SUITE_END();

@@ -10,6 +10,8 @@
 #include "support/run_binary.h"
 #include "train/trainer.h"
 
+TEST_SUITE_BEGIN("integration");
+
 using namespace xb;
 
 static RunConfig tiny_config() {
@@ -99,11 +101,11 @@ TEST_CASE("end to end: the dual encoder learns a matching task (pair path)") {
     // Each document is drawn from one of two disjoint byte alphabets; the label says whether
     // the two documents of a pair share their alphabet. Neither document alone says anything
     // about the label: only the comparison of u and v in the dual-encoder head does.
-    RunConfig cfg = load_config(
-        "", {"task.name=retrieval", "task.max_len=24", "model.layers=1", "model.dim=32",
-             "model.heads=2", "model.ffn_dim=64", "model.positions=none", "optim.lr=0.003",
-             "optim.warmup_steps=10", "optim.schedule=constant", "train.batch_size=32",
-             "train.steps=120", "train.eval_every=40"});
+    RunConfig cfg =
+        load_config("", {"task.name=retrieval", "task.max_len=24", "model.layers=1", "model.dim=32",
+                         "model.heads=2", "model.ffn_dim=64", "model.positions=none",
+                         "optim.lr=0.003", "optim.warmup_steps=10", "optim.schedule=constant",
+                         "train.batch_size=32", "train.steps=120", "train.eval_every=40"});
     auto task = make_task(cfg.task);
     Rng rng(3, 1);
     auto doc = [&](int alphabet) {
@@ -124,3 +126,5 @@ TEST_CASE("end to end: the dual encoder learns a matching task (pair path)") {
     REQUIRE(r.test_accuracy.has_value());
     CHECK(*r.test_accuracy > 0.9);
 }
+
+TEST_SUITE_END();
