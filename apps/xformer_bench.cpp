@@ -61,9 +61,17 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "error: {}\n", e.what());
         return 2;
     } catch (const std::bad_alloc&) {
-        fmt::print(stderr,
-                   "error: out of memory (the sizes that drive it: train.batch_size, "
-                   "task.max_len, task.n_train, model.dim, model.ffn_dim, model.layers)\n");
+        // The pool's limit (XB_MAX_MEMORY or physical memory) or the system refused a tensor.
+        const std::string& estimate = xb::app::last_memory_estimate();
+        if (!estimate.empty())
+            fmt::print(stderr,
+                       "error: out of memory (a tensor beyond XB_MAX_MEMORY, the physical memory "
+                       "or what the system gives); {}\n",
+                       estimate);
+        else
+            fmt::print(stderr,
+                       "error: out of memory (the sizes that drive it: train.batch_size, "
+                       "task.max_len, task.n_train, model.dim, model.ffn_dim, model.layers)\n");
         return 2;
     } catch (const std::exception& e) {
         fmt::print(stderr, "error: {}\n", e.what());
