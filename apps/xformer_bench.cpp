@@ -10,9 +10,11 @@
 #include "core/distributed.h"
 #include "core/errors.h"
 #include "core/simd_target.h"
+#include "openmp_wait.h"
 #include "report/build_info.h"
 
 int main(int argc, char** argv) {
+    xb::app::apply_openmp_wait_policy(argv);   // before any thread exists; may restart
     xb::DistributedSession mpi(&argc, &argv);  // joins MPI only when mpirun started this process
     // A file-size limit (ulimit -f) or a full quota then fails a write with EFBIG, reported like
     // any other write error, instead of killing the process.

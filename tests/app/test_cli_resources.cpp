@@ -1,6 +1,6 @@
 // Resources of the machine: a configuration whose estimated memory exceeds --max-memory is
 // refused before anything is written; an allocation refused later by the pool (XB_MAX_MEMORY)
-// names the estimate.
+// names the estimate; and the binary sets libgomp's bounded spin unless the user chose a policy.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -53,3 +53,21 @@ TEST_CASE("cli: an allocation the pool refuses names the estimate") {
     CHECK_FALSE(std::filesystem::exists(dir + "/results/listops__full__seed1.json"));
 }
 
+TEST_CASE("cli: libgomp gets a bounded spin unless the user set a wait policy") {
+    const std::string clean = "-u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=verbose";
+    CommandResult d = run_xformer_bench("list variants", clean);
+    CHECK(d.exit_code == 0);
+    // The policy is libgomp's (GCC builds); a binary on another OpenMP runtime alone (LLVM's
+    // libomp) has no such setting to check.
+    if (d.err.find("GOMP_SPINCOUNT") == std::string::npos) return;
+    CHECK(d.err.find("GOMP_SPINCOUNT = '10000'") != std::string::npos);
+    CommandResult own = run_xformer_bench("list variants", clean + " GOMP_SPINCOUNT=777");
+    CHECK(own.err.find("GOMP_SPINCOUNT = '777'") != std::string::npos);
+    // A policy of the user's is kept: passive waits spin 0 times, active ones (almost) forever.
+    CommandResult passive = run_xformer_bench("list variants", clean + " OMP_WAIT_POLICY=passive");
+    CHECK(passive.err.find("GOMP_SPINCOUNT = '0'") != std::string::npos);
+    CHECK(passive.err.find("GOMP_SPINCOUNT = '10000'") == std::string::npos);
+    CommandResult active = run_xformer_bench("list variants", clean + " OMP_WAIT_POLICY=active");
+    CHECK(active.err.find("GOMP_SPINCOUNT = '30000000000'") != std::string::npos);
+    CHECK(active.err.find("GOMP_SPINCOUNT = '10000'") == std::string::npos);
+}
