@@ -5,11 +5,20 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <string>
 
 #include "core/errors.h"
 #include "core/simd_target.h"
+#include "support/simd_once.h"
+
+namespace {
+std::string g_best_target;  // before XB_SIMD narrows what the CPU offers
+}  // namespace
+
+bool xb::test::on_best_simd_target() { return xb::current_simd_target() == g_best_target; }
 
 int main(int argc, char** argv) {
+    g_best_target = xb::available_simd_targets().front().name;
     try {
         xb::apply_simd_override_from_env();
     } catch (const xb::ConfigError& e) {

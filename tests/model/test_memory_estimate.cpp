@@ -11,6 +11,7 @@
 #include "attention/mixer.h"
 #include "core/memory_pool.h"
 #include "model/memory_estimate.h"
+#include "support/simd_once.h"
 #include "train/speed.h"
 
 using namespace xb;
@@ -74,6 +75,7 @@ void check_estimate(const RunConfig& cfg, const EstimateCase& c) {
 }  // namespace
 
 TEST_CASE("memory estimate: within 20% of the measured peak for every variant") {
+    if (!test::on_best_simd_target()) return;  // tensor sizes do not depend on the target
     for (const auto& entry : variant_registry()) {
         for (const EstimateCase& c : kCases) {
             CAPTURE(std::string(entry.name));
@@ -85,6 +87,7 @@ TEST_CASE("memory estimate: within 20% of the measured peak for every variant") 
 }
 
 TEST_CASE("memory estimate: within 20% with the options that change a mixer's tensors") {
+    if (!test::on_best_simd_target()) return;  // tensor sizes do not depend on the target
     struct OptionCase {
         const char* variant;
         const char* options;
