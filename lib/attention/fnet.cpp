@@ -32,7 +32,7 @@ class FourierMixer : public Mixer {
 MixerFootprint fnet_footprint(const MixerSpec& spec, const MixerShape& shape) {
     MixerFootprint f;
     f.saved = shape.B * shape.T * spec.dim;
-    f.backward = int64_t(shape.threads) * shape.T * 2 * (spec.dim / 2 + 1);
+    f.backward = double(shape.threads) * shape.T * 2 * (spec.dim / 2 + 1);
     return f;
 }
 

@@ -47,9 +47,9 @@ class LinearAttention : public AttentionKernel {
 
 // Saves its output and S, z per (b, h); backward scratch per thread (linear_attention_kernel.cpp).
 MixerFootprint linear_footprint(const MixerSpec& spec, const MixerShape& shape) {
-    const int64_t D = spec.dim / spec.heads, BH = shape.B * spec.heads;
-    const int64_t saved = shape.B * shape.T * spec.dim + BH * (D * D + D);
-    const int64_t scratch = int64_t(shape.threads) * (4 * shape.T * D + shape.T + D * D + D);
+    const double D = spec.dim / spec.heads, BH = shape.B * spec.heads;
+    const double saved = shape.B * shape.T * spec.dim + BH * (D * D + D);
+    const double scratch = double(shape.threads) * (4 * shape.T * D + shape.T + D * D + D);
     return attention_mixer_footprint(spec, shape, 0, saved, scratch);
 }
 

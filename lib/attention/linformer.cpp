@@ -54,12 +54,12 @@ LinformerOptions read_linformer_options(const MixerSpec& spec) {
 // Saves the head splits, the projected K, V (B, H, k, D), scores and probabilities (B, H, T, k).
 MixerFootprint linformer_footprint(const MixerSpec& spec, const MixerShape& shape) {
     const LinformerOptions o = read_linformer_options(spec);
-    const int64_t A = shape.B * shape.T * spec.dim, BH = shape.B * spec.heads;
-    const int64_t k = o.k, D = spec.dim / spec.heads, probs = BH * shape.T * k;
-    const int64_t params =
+    const double A = shape.B * shape.T * spec.dim, BH = shape.B * spec.heads;
+    const double k = o.k, D = spec.dim / spec.heads, probs = BH * shape.T * k;
+    const double params =
         (o.share_kv ? 1 : 2) * (o.share_heads ? 1 : spec.heads) * k * spec.max_len;
-    const int64_t drop = spec.attention_dropout > 0 ? probs : 0;
-    const int64_t saved = 3 * A + 2 * BH * k * D + 2 * probs + drop + 2 * A;
+    const double drop = spec.attention_dropout > 0 ? probs : 0;
+    const double saved = 3 * A + 2 * BH * k * D + 2 * probs + drop + 2 * A;
     // Backward: the gradients of the probabilities and scores and of the projected K, V.
     return attention_mixer_footprint(spec, shape, params, saved, 2 * probs + 2 * BH * k * D);
 }

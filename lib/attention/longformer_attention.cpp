@@ -125,7 +125,7 @@ LongformerOptions read_longformer_options(const MixerSpec& spec) {
 MixerFootprint longformer_footprint(const MixerSpec& spec, const MixerShape& shape) {
     if (!read_longformer_options(spec).global_projections)
         return block_attention_mixer_footprint(spec, shape);
-    const int64_t C = spec.dim;
+    const double C = spec.dim;
     return block_attention_mixer_footprint(spec, shape, 2, 3 * C * C + 3 * C,
                                            3 * shape.B * shape.T * C);
 }

@@ -32,9 +32,9 @@ const VariantEntry& find_variant(const std::string& name) {
 }
 
 MixerFootprint attention_mixer_footprint(const MixerSpec& spec, const MixerShape& shape,
-                                         int64_t kernel_params, int64_t kernel_saved,
-                                         int64_t kernel_backward) {
-    const int64_t C = spec.dim, A = shape.B * shape.T * C;
+                                         double kernel_params, double kernel_saved,
+                                         double kernel_backward) {
+    const double C = spec.dim, A = shape.B * shape.T * C;
     MixerFootprint f;
     f.params = 4 * C * C + 4 * C + kernel_params;
     f.saved = 3 * A + kernel_saved + A;        // qkv, the kernel's tensors, the output projection
@@ -43,12 +43,11 @@ MixerFootprint attention_mixer_footprint(const MixerSpec& spec, const MixerShape
 }
 
 MixerFootprint block_attention_mixer_footprint(const MixerSpec& spec, const MixerShape& shape,
-                                               int calls, int64_t extra_params,
-                                               int64_t extra_saved) {
-    const int64_t A = shape.B * shape.T * spec.dim, lse = shape.B * shape.T * spec.heads;
-    const int64_t D = spec.dim / spec.heads, tile = 64;  // (D, 64) query and (64, 64) key tiles
-    const int64_t scratch = int64_t(shape.threads) * ((5 * D + 2 * tile) * tile + 2 * shape.T * D);
-    const int64_t saved = calls * (A + lse) + (calls - 1) * A + extra_saved;
+                                               int calls, double extra_params, double extra_saved) {
+    const double A = shape.B * shape.T * spec.dim, lse = shape.B * shape.T * spec.heads;
+    const double D = spec.dim / spec.heads, tile = 64;  // (D, 64) query and (64, 64) key tiles
+    const double scratch = double(shape.threads) * ((5 * D + 2 * tile) * tile + 2 * shape.T * D);
+    const double saved = calls * (A + lse) + (calls - 1) * A + extra_saved;
     // Backward: the gradients of the calls' outputs beside d qkv, and the kernel's scratch.
     return attention_mixer_footprint(spec, shape, extra_params, saved,
                                      (calls - 1) * 2 * A + scratch);

@@ -34,16 +34,17 @@ struct MixerSpec {
 // What one layer's mixer costs in tensor memory during a training step, in floats, from shapes
 // alone: the memory estimate (model/memory_estimate.h) adds it up before anything is
 // allocated. Each variant provides it next to its factory (the fourth field of variants.def).
+// Counts are doubles so that no size a user can configure overflows the arithmetic.
 struct MixerShape {
-    int64_t B, T;  // batch rows and padded length the mixer sees
-    int threads;   // OpenMP threads (per-thread kernel scratch)
+    double B, T;  // batch rows and padded length the mixer sees
+    int threads;  // OpenMP threads (per-thread kernel scratch)
 };
 struct MixerFootprint {
-    int64_t params = 0;    // parameters (their gradients and AdamW moments are the model's part)
-    int64_t saved = 0;     // kept by the forward until backward: every intermediate tensor, the
-                           // mixer's output included, and the side tensors its ops save
-    int64_t backward = 0;  // the most its backward holds at once beyond `saved` and the gradients
-                           // of the mixer's input and output (gradients of intermediates, scratch)
+    double params = 0;    // parameters (their gradients and AdamW moments are the model's part)
+    double saved = 0;     // kept by the forward until backward: every intermediate tensor, the
+                          // mixer's output included, and the side tensors its ops save
+    double backward = 0;  // the most its backward holds at once beyond `saved` and the gradients
+                          // of the mixer's input and output (gradients of intermediates, scratch)
 };
 
 class Mixer {
@@ -84,14 +85,14 @@ struct VariantEntry {
 // kernel_params parameters whose forward keeps kernel_saved floats (its output (B, T, C)
 // included) and whose backward holds kernel_backward floats beyond the gradients of qkv and o.
 MixerFootprint attention_mixer_footprint(const MixerSpec& spec, const MixerShape& shape,
-                                         int64_t kernel_params, int64_t kernel_saved,
-                                         int64_t kernel_backward);
+                                         double kernel_params, double kernel_saved,
+                                         double kernel_backward);
 // An AttentionMixer over `calls` fused block attention calls (block_attention.h: each keeps its
 // output and the row lse) whose outputs add: 1 for `full` and the pattern variants, 2 for two
 // calls over disjoint heads or rows. extra_params, extra_saved: a second QKV projection.
 MixerFootprint block_attention_mixer_footprint(const MixerSpec& spec, const MixerShape& shape,
-                                               int calls = 1, int64_t extra_params = 0,
-                                               int64_t extra_saved = 0);
+                                               int calls = 1, double extra_params = 0,
+                                               double extra_saved = 0);
 
 const std::vector<VariantEntry>& variant_registry();
 // Throws ConfigError naming model.attention.variant and the valid names.

@@ -65,12 +65,12 @@ NystromOptions read_nystrom_options(const MixerSpec& spec) {
 // pseudo-inverse iterate (7 (m, m) tensors per iteration) and the products.
 MixerFootprint nystrom_footprint(const MixerSpec& spec, const MixerShape& shape) {
     const NystromOptions o = read_nystrom_options(spec);
-    const int64_t A = shape.B * shape.T * spec.dim, BH = shape.B * spec.heads;
-    const int64_t S = std::min<int64_t>(o.landmarks, shape.T), D = spec.dim / spec.heads;
-    const int64_t TS = BH * shape.T * S, SS = BH * S * S, SD = BH * S * D;
-    const int64_t drop = spec.attention_dropout > 0 ? TS : 0;
-    const int64_t saved =
-        3 * A + 4 * SD + 4 * TS + drop + SS * (3 + 7 * int64_t(o.iterations)) + 2 * A;
+    const double A = shape.B * shape.T * spec.dim, BH = shape.B * spec.heads;
+    const double S = std::min<double>(o.landmarks, shape.T), D = spec.dim / spec.heads;
+    const double TS = BH * shape.T * S, SS = BH * S * S, SD = BH * S * D;
+    const double drop = spec.attention_dropout > 0 ? TS : 0;
+    const double saved =
+        3 * A + 4 * SD + 4 * TS + drop + SS * (3 + 7 * double(o.iterations)) + 2 * A;
     return attention_mixer_footprint(spec, shape, 0, saved, 3 * A + 2 * TS);
 }
 

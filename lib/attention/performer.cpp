@@ -110,10 +110,10 @@ PerformerOptions read_performer_options(const MixerSpec& spec) {
 
 // Saves the head splits, the features (B, H, T, m) of q and k, S, z and the denominators.
 MixerFootprint performer_footprint(const MixerSpec& spec, const MixerShape& shape) {
-    const int64_t M = read_performer_options(spec).features;
-    const int64_t A = shape.B * shape.T * spec.dim, BH = shape.B * spec.heads;
-    const int64_t D = spec.dim / spec.heads, features = BH * shape.T * M;
-    const int64_t saved = 5 * A + 2 * features + BH * (M * D + M + shape.T);
+    const double M = read_performer_options(spec).features;
+    const double A = shape.B * shape.T * spec.dim, BH = shape.B * spec.heads;
+    const double D = spec.dim / spec.heads, features = BH * shape.T * M;
+    const double saved = 5 * A + 2 * features + BH * (M * D + M + shape.T);
     // Backward: the gradients of both feature maps and of v, then the features' input
     // gradient (du) beside them; measured about 2.5 feature maps at the peak.
     MixerFootprint f = attention_mixer_footprint(spec, shape, 0, saved, A + 5 * features / 2);

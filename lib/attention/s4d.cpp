@@ -72,15 +72,16 @@ S4dOptions read_s4d_options(const MixerSpec& spec) {
 // spectra of the output gradient.
 MixerFootprint s4d_footprint(const MixerSpec& spec, const MixerShape& shape) {
     const S4dOptions o = read_s4d_options(spec);
-    const int64_t C = spec.dim, N = o.state / 2, R = o.bidirectional ? 2 : 1, T = shape.T;
-    const int64_t out = o.output == "glu" ? 2 * C : C, A = shape.B * T * C;
-    const int64_t n = fft_size_at_least(2 * T), spectrum = 2 * (n / 2 + 1);
+    const double C = spec.dim, N = o.state / 2, R = o.bidirectional ? 2 : 1, T = shape.T;
+    const double out = o.output == "glu" ? 2 * C : C, A = shape.B * T * C;
+    const int64_t n = fft_size_at_least(int64_t(2 * T));
+    const double spectrum = double(2 * (n / 2 + 1));
     MixerFootprint f;
     f.params = C + 2 * C * N + 2 * C * N + 2 * R * C * N + C + out * C + out;
     f.saved = R * C * T + C * spectrum + shape.B * C * spectrum + 2 * A + shape.B * T * out +
               (o.output == "glu" ? A : 0);
     f.backward = shape.B * C * spectrum + 2 * shape.B * T * out + R * C * T +
-                 int64_t(shape.threads) * (n + 2 * spectrum);
+                 double(shape.threads) * (n + 2 * spectrum);
     return f;
 }
 

@@ -139,9 +139,9 @@ SynthesizerOptions read_synthesizer_options(const MixerSpec& spec) {
 // Saves the head splits, the synthetic logits' inputs and the (B, H, T, T) probabilities.
 MixerFootprint synthesizer_footprint(const MixerSpec& spec, const MixerShape& shape) {
     const SynthesizerOptions o = read_synthesizer_options(spec);
-    const int64_t H = spec.heads, L = spec.max_len, C = spec.dim, T = shape.T;
-    const int64_t A = shape.B * T * C, probs = shape.B * H * T * T;
-    int64_t params = 0, logits = 0, largest = 0;  // the logits' tensors, the largest of them
+    const double H = spec.heads, L = spec.max_len, C = spec.dim, T = shape.T;
+    const double A = shape.B * T * C, probs = shape.B * H * T * T;
+    double params = 0, logits = 0, largest = 0;  // the logits' tensors, the largest of them
     if (o.mode == "dense") {
         params = H * L * C + H * L;
         largest = shape.B * T * H * L;  // the dense logits and their head split
@@ -155,8 +155,8 @@ MixerFootprint synthesizer_footprint(const MixerSpec& spec, const MixerShape& sh
         logits = 2 * H * T * o.k + largest;
     }
     if (o.mix_dot_product) logits += probs, largest = probs;
-    const int64_t drop = spec.attention_dropout > 0 ? probs : 0;
-    const int64_t saved = 3 * A + logits + probs + drop + 2 * A;
+    const double drop = spec.attention_dropout > 0 ? probs : 0;
+    const double saved = 3 * A + logits + probs + drop + 2 * A;
     // Backward: the gradient of the probabilities beside that of the largest logits tensor;
     // the products after the softmax are already freed.
     return attention_mixer_footprint(spec, shape, params, saved, probs + largest);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "attention/mixer.h"
@@ -16,14 +17,13 @@ namespace xb {
 namespace {
 
 // Floats of the model's parameters outside the mixers.
-int64_t model_parameters(const ModelConfig& m, int vocab, int classes, int64_t positions,
-                         bool pair) {
-    const int64_t C = m.dim, F = m.ffn_dim, H = m.head_dim > 0 ? m.head_dim : F;
-    int64_t n = int64_t(vocab) * C + (m.pooling == "cls" ? C : 0);
+double model_parameters(const ModelConfig& m, int vocab, int classes, double positions, bool pair) {
+    const double C = m.dim, F = m.ffn_dim, H = m.head_dim > 0 ? m.head_dim : F;
+    double n = double(vocab) * C + (m.pooling == "cls" ? C : 0);
     if (m.positions == "learned") n += positions * C;
-    n += int64_t(m.layers) * (4 * C + F * C + F + C * F + C);  // layer norms, FFN
-    n += 2 * C;                                                // final layer norm
-    const int64_t in = pair ? 4 * C : C, half = std::max<int64_t>(1, H / 2);
+    n += double(m.layers) * (4 * C + F * C + F + C * F + C);  // layer norms, FFN
+    n += 2 * C;                                               // final layer norm
+    const double in = pair ? 4 * C : C, half = std::max(1.0, std::floor(H / 2));
     n += pair ? in * H + H + H * half + half + half * classes + classes
               : in * H + H + H * classes + classes;
     return n;
@@ -34,50 +34,56 @@ int64_t model_parameters(const ModelConfig& m, int vocab, int classes, int64_t p
 MemoryEstimate estimate_training_memory(const RunConfig& cfg, const TrainingShape& shape) {
     const ModelConfig& m = cfg.model;
     const bool cls = m.pooling == "cls";
-    const int64_t max_positions = int64_t(cfg.task.max_len) + (cls ? 1 : 0);
-    const int64_t B = shape.batch, T = shape.length + (cls ? 1 : 0), C = m.dim, F = m.ffn_dim;
-    const int64_t N = B * T, A = N * C;
-    MixerSpec spec{
-        m.dim, m.heads, 0, int(max_positions), m.attention.dropout, cfg.seed, m.attention.options,
-        ""};
+    const double max_positions = double(cfg.task.max_len) + (cls ? 1 : 0);
+    const double B = shape.batch, T = shape.length + (cls ? 1 : 0), C = m.dim, F = m.ffn_dim;
+    const double N = B * T, A = N * C;
+    MixerSpec spec{m.dim,
+                   m.heads,
+                   0,
+                   int(std::min(max_positions, double(std::numeric_limits<int>::max()))),
+                   m.attention.dropout,
+                   cfg.seed,
+                   m.attention.options,
+                   ""};
     const MixerFootprint mixer =
         find_variant(m.attention.variant).footprint(spec, MixerShape{B, T, shape.threads});
 
     // One encoder pass: embedding (+ CLS) + positions + dropout, then per block
     // LN, mixer, residual, LN, FFN (fc1, GELU, fc2), residual; final LN and pooling.
     const bool dropout = m.dropout > 0;
-    int64_t encoder =
+    double encoder =
         B * shape.length * C + (cls ? A : 0) + (m.positions != "none" ? A : 0) + (dropout ? A : 0);
-    const int64_t block = (A + 2 * N) + mixer.saved + A + (A + 2 * N) + 2 * N * F + A + A;
-    encoder += int64_t(m.layers) * block + (A + 2 * N) + B * C;
-    const int64_t passes = shape.pair ? 2 : 1;
-    const int64_t head = 16 * B * (C + F);  // pooled features, head activations: small
+    const double block = (A + 2 * N) + mixer.saved + A + (A + 2 * N) + 2 * N * F + A + A;
+    encoder += double(m.layers) * block + (A + 2 * N) + B * C;
+    const double passes = shape.pair ? 2 : 1;
+    const double head = 16 * B * (C + F);  // pooled features, head activations: small
     // The backward of the last block: the final LN's (input and output gradients), the FFN's
     // (two (N, F) gradients while the block's output activations are freed) and the mixer's
     // (its intermediate gradients while the FFN's activations are already freed).
-    const int64_t ffn = 2 * N * F - 2 * A;
-    const int64_t in_mixer = mixer.backward + 3 * A - (5 * A + 2 * N * F);
-    const int64_t transient = std::max({int64_t(2 * A), ffn, in_mixer});
+    const double ffn = 2 * N * F - 2 * A;
+    const double in_mixer = mixer.backward + 3 * A - (5 * A + 2 * N * F);
+    const double transient = std::max({2 * A, ffn, in_mixer});
 
-    const int64_t params =
+    const double params =
         model_parameters(m, shape.vocab, shape.classes, max_positions, shape.pair) +
-        int64_t(m.layers) * mixer.params;
+        double(m.layers) * mixer.params;
     MemoryEstimate e;
-    e.parameters = size_t(params) * sizeof(float);
+    e.parameters = params * sizeof(float);
     e.optimizer = 2 * e.parameters;
     e.best_weights = shape.keep_best ? e.parameters : 0;
-    e.buffers = m.positions == "sinusoidal" ? size_t(max_positions * C) * sizeof(float) : 0;
-    e.activations = size_t(passes * encoder + head) * sizeof(float);
-    e.transient = size_t(transient) * sizeof(float);
+    e.buffers = m.positions == "sinusoidal" ? max_positions * C * sizeof(float) : 0;
+    e.activations = (passes * encoder + head) * sizeof(float);
+    e.transient = transient * sizeof(float);
     return e;
 }
 
-std::string format_bytes(size_t bytes) {
-    const double b = double(bytes);
+std::string format_bytes(double bytes) {
+    const double b = bytes;
+    if (b >= 1e15) return fmt::format("{:.2e} GB", b / 1e9);
     if (b >= 1e9) return fmt::format("{:.1f} GB", b / 1e9);
     if (b >= 1e6) return fmt::format("{:.1f} MB", b / 1e6);
     if (b >= 1e3) return fmt::format("{:.1f} kB", b / 1e3);
-    return fmt::format("{} bytes", bytes);
+    return fmt::format("{:.0f} bytes", bytes);
 }
 
 size_t parse_byte_size(const std::string& text, const std::string& option) {

@@ -13,14 +13,15 @@
 
 namespace xb {
 
+// Bytes, as doubles so that no size a user can configure overflows the arithmetic.
 struct MemoryEstimate {
-    size_t parameters = 0;    // weights, and as much again for their gradients
-    size_t optimizer = 0;     // AdamW moments
-    size_t best_weights = 0;  // the trainer's copy of the best-validation weights (run only)
-    size_t buffers = 0;       // non-trained tensors (the sinusoidal position table)
-    size_t activations = 0;   // what a training forward keeps for backward
-    size_t transient = 0;     // the most the backward holds at once beyond that
-    size_t total() const {
+    double parameters = 0;    // weights, and as much again for their gradients
+    double optimizer = 0;     // AdamW moments
+    double best_weights = 0;  // the trainer's copy of the best-validation weights (run only)
+    double buffers = 0;       // non-trained tensors (the sinusoidal position table)
+    double activations = 0;   // what a training forward keeps for backward
+    double transient = 0;     // the most the backward holds at once beyond that
+    double total() const {
         return 2 * parameters + optimizer + best_weights + buffers + activations + transient;
     }
 };
@@ -38,7 +39,7 @@ struct TrainingShape {
 MemoryEstimate estimate_training_memory(const RunConfig& cfg, const TrainingShape& shape);
 
 // "12.3 GB" style (decimal units, as --max-memory takes them).
-std::string format_bytes(size_t bytes);
+std::string format_bytes(double bytes);
 // "2G", "500M", "64k", "1.5G", "123456" (bytes) -> bytes; throws ConfigError naming `option`.
 size_t parse_byte_size(const std::string& text, const std::string& option);
 // MemAvailable from /proc/meminfo (0 when it cannot be read).

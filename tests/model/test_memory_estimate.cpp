@@ -58,13 +58,13 @@ void check_estimate(const RunConfig& cfg, const EstimateCase& c) {
     shape.batch = c.batch;
     shape.length = c.length;
     shape.threads = omp_get_max_threads();
-    const size_t estimate = estimate_training_memory(cfg, shape).total();
+    const double estimate = estimate_training_memory(cfg, shape).total();
     MemoryPool& pool = MemoryPool::instance();
     pool.reset_peak();
     const size_t before = pool.current_bytes();
     measure_speed(cfg, c.length, c.batch, 1, 1);
     const size_t measured = pool.peak_bytes() - before;
-    const double ratio = double(estimate) / double(measured);
+    const double ratio = estimate / double(measured);
     CAPTURE(estimate);
     CAPTURE(measured);
     CAPTURE(ratio);
