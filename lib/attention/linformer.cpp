@@ -57,7 +57,7 @@ MixerFootprint linformer_footprint(const MixerSpec& spec, const MixerShape& shap
     const double A = shape.B * shape.T * spec.dim, BH = shape.B * spec.heads;
     const double k = o.k, D = spec.dim / spec.heads, probs = BH * shape.T * k;
     const double params =
-        (o.share_kv ? 1 : 2) * (o.share_heads ? 1 : spec.heads) * k * spec.max_len;
+        (o.share_kv ? 1.0 : 2.0) * (o.share_heads ? 1.0 : double(spec.heads)) * k * spec.max_len;
     const double drop = spec.attention_dropout > 0 ? probs : 0;
     const double saved = 3 * A + 2 * BH * k * D + 2 * probs + drop + 2 * A;
     // Backward: the gradients of the probabilities and scores and of the projected K, V.
