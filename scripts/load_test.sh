@@ -29,10 +29,11 @@ measure() {
     grep -ho '"median_step_s": *[0-9.eE+-]*' "$1"/speed_*.json | head -n 1 | sed 's/.*: *//'
 }
 
-# What libgomp took (the last display: the binary may have restarted itself with its default).
-policy=$(OMP_DISPLAY_ENV=verbose "$bin" list variants 2>&1 >/dev/null |
-    grep -E "OMP_WAIT_POLICY|GOMP_SPINCOUNT" | tail -n 2 | tr -s ' \n' ' ')
-echo "wait policy: ${policy}"
+# The spin count libgomp took (the last display: the binary may have restarted itself with its
+# default); passive is 0, active 30000000000.
+policy=$(OMP_DISPLAY_ENV=verbose "$bin" list variants 2>&1 >/dev/null | grep GOMP_SPINCOUNT |
+    tail -n 1 | tr -s ' ')
+echo "wait policy:${policy}"
 alone=$(measure "$work/alone")
 echo "alone:            median step ${alone} s"
 
