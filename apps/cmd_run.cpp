@@ -31,6 +31,7 @@ struct RunOptions {
     std::string out = "results";
     std::string report;  // explicit report path; default <out>/<task>__<variant>__seed<seed>.json
     std::string label;   // row label for `compare` (sweeps pass variant + grid settings)
+    std::string max_memory;  // refuse larger estimates; "" = the available memory
     bool quiet = false;
 };
 
@@ -65,6 +66,9 @@ int run_command(const RunOptions& o) {
                                  ? o.report
                                  : fmt::format("{}/{}__{}__seed{}.json", o.out, cfg.task.name,
                                                cfg.model.attention.variant, cfg.seed);
+    // A configuration that cannot fit stops here, before anything big is allocated.
+    check_memory_estimate(cfg, std::min(cfg.train.batch_size, cfg.task.n_train), cfg.task.max_len,
+                          true, o.max_memory, "train.batch_size", "task.max_len");
     probe_output_file(path);  // before hours of work, not after
     auto task = make_task(cfg.task);
     Dataset data = load_or_generate(*task, cfg.task, cfg.seed);
@@ -135,6 +139,7 @@ Runner setup_run(CLI::App& app) {
     sub->add_option("--out", o->out, "Directory for the report")->capture_default_str();
     sub->add_option("--report", o->report, "Exact report path (instead of --out naming)");
     sub->add_option("--label", o->label, "Row label in `compare` tables (default: the variant)");
+    add_max_memory_option(sub, &o->max_memory);
     sub->add_flag("--quiet,-q", o->quiet, "No progress line");
     return [o] { return run_command(*o); };
 }

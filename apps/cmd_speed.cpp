@@ -34,8 +34,9 @@ struct SpeedOptions {
     std::vector<std::string> overrides;
     int threads = 0;
     std::string out = "results/speed";
-    std::string child;    // "variant:length" in a child process
-    bool kernel = false;  // time the full-attention kernel alone instead of training steps
+    std::string child;       // "variant:length" in a child process
+    bool kernel = false;     // time the full-attention kernel alone instead of training steps
+    std::string max_memory;  // refuse larger estimates; "" = the available memory
 };
 
 std::string gib(size_t bytes) { return fmt::format("{:.3f}", double(bytes) / (1 << 30)); }
@@ -46,6 +47,7 @@ SpeedResult measure_one(const SpeedOptions& o, const RunConfig& base, const std:
     cfg.model.attention.variant = variant;
     cfg.task.max_len = length;
     validate(cfg);
+    check_memory_estimate(cfg, o.batch, length, false, o.max_memory, "--batch", "--lengths");
     return measure_speed(cfg, length, o.batch, o.steps, o.warmup);
 }
 
@@ -106,21 +108,29 @@ int speed_command(const SpeedOptions& o) {
     if (!o.child.empty()) return speed_child(o, base);
     if (o.kernel && world_size() > 1)
         throw ConfigError("--kernel times the kernel in one process: run it without mpirun");
-    probe_writable_directory(o.out);  // before the measurements, not after
-    if (o.kernel) return kernel_speed_command(o, base);
-    for (const auto& v : variants) {  // every variant with these options, before measuring any
+    std::vector<int> lengths = split_int_list(o.lengths, "--lengths");
+    // Every variant with these options, and whether each measurement fits in memory, before
+    // measuring any.
+    for (const auto& v : variants) {
+        if (o.kernel) break;
         std::vector<std::string> check = overrides;
         check.push_back("model.attention.variant=\"" + v + "\"");
-        load_config(o.config, check);
+        RunConfig cfg = load_config(o.config, check);
+        for (int len : lengths) {
+            cfg.task.max_len = len;
+            check_memory_estimate(cfg, o.batch, len, false, o.max_memory, "--batch", "--lengths");
+        }
     }
+    probe_writable_directory(o.out);  // before the measurements, not after
+    if (o.kernel) return kernel_speed_command(o, base);
 
-    std::vector<int> lengths = split_int_list(o.lengths, "--lengths");
     std::vector<std::string> common = {"xformer-bench", "speed"};
     if (!o.config.empty()) common.insert(common.end(), {"--config", o.config});
     for (const auto& s : o.overrides) common.insert(common.end(), {"--set", s});
     common.insert(common.end(),
                   {"--threads", std::to_string(o.threads), "--batch", std::to_string(o.batch),
                    "--steps", std::to_string(o.steps), "--warmup", std::to_string(o.warmup)});
+    if (!o.max_memory.empty()) common.insert(common.end(), {"--max-memory", o.max_memory});
 
     std::vector<SpeedResult> results;
     const nlohmann::json env = environment_json();
@@ -211,6 +221,7 @@ Runner setup_speed(CLI::App& app) {
     sub->add_option("--set", o->overrides, "Override a config key: key.path=value (repeatable)");
     sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->check(CLI::Range(0, 1024));
     sub->add_option("--out", o->out, "Directory for the JSON file")->capture_default_str();
+    add_max_memory_option(sub, &o->max_memory);
     sub->add_flag("--kernel", o->kernel,
                   "Time the fused full-attention kernel alone (GFLOP/s against sgemm peak)");
     sub->add_option("--child", o->child, "(internal) measure one variant:length and print JSON")

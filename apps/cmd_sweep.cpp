@@ -19,6 +19,7 @@
 #include "config/run_config.h"
 #include "core/errors.h"
 #include "core/file_io.h"
+#include "model/memory_estimate.h"
 #include "process.h"
 #include "report/json_file.h"
 #include "report/run_report.h"
@@ -32,7 +33,8 @@ namespace {
 struct SweepOptions {
     std::string sweep;
     int jobs = 1;
-    int threads = 0;  // per run; 0 = max(1, cores / jobs)
+    int threads = 0;         // per run; 0 = max(1, cores / jobs)
+    std::string max_memory;  // passed to every run ("" = each run's default)
     std::string out = "results";
     bool dry_run = false;
     std::string tasks, variants, seeds;
@@ -117,6 +119,7 @@ std::vector<std::string> cell_command(const SweepOptions& o) {
     if (!o.variants.empty()) c.insert(c.end(), {"--variants", o.variants});
     if (!o.seeds.empty()) c.insert(c.end(), {"--seeds", o.seeds});
     for (const auto& s : o.overrides) c.insert(c.end(), {"--set", s});
+    if (!o.max_memory.empty()) c.insert(c.end(), {"--max-memory", o.max_memory});
     c.insert(c.end(),
              {"--threads", std::to_string(o.threads > 0 ? o.threads : o.cluster.cpus_per_task),
               "--cell"});
@@ -125,6 +128,7 @@ std::vector<std::string> cell_command(const SweepOptions& o) {
 
 int sweep_command(const SweepOptions& o) {
     check_modes(o);
+    if (!o.max_memory.empty()) parse_byte_size(o.max_memory, "--max-memory");  // before any run
     SweepSpec spec = read_sweep(o.sweep);
     SweepFilter filter;
     if (!o.tasks.empty()) filter.tasks = split_list(o.tasks, "--tasks");
@@ -184,6 +188,7 @@ int sweep_command(const SweepOptions& o) {
                         {"--variant", runs[i].variant, "--seed", std::to_string(runs[i].seed),
                          "--threads", std::to_string(threads), "--report", report_of(i), "--label",
                          runs[i].label, "--quiet"});
+            if (!o.max_memory.empty()) args.insert(args.end(), {"--max-memory", o.max_memory});
             active[spawn_self(args, log_of(i))] = i;
             ++started;
         }
@@ -242,6 +247,9 @@ Runner setup_sweep(CLI::App& app) {
     sub->add_option("--seeds", o->seeds, "Only these seeds (comma-separated)");
     sub->add_option("--set", o->overrides,
                     "Override a config key in every run: key.path=value (repeatable)");
+    sub->add_option("--max-memory", o->max_memory,
+                    "Passed to every run: refuse a run whose estimated peak tensor memory "
+                    "exceeds SIZE (default: the available memory when it starts)");
     sub->add_option("--cell", o->cell, "Run only cell I (0-based, as --status numbers them)");
     sub->add_flag("--status", o->status,
                   "List each cell: done, diverged, failed, interrupted, missing (queued, running "

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "config/run_config.h"
 #include "core/errors.h"
+#include "model/memory_estimate.h"
 
 namespace xb::app {
 
@@ -63,5 +65,39 @@ CLI::Validator non_negative_integer() {
         },
         "UINT");
 }
+
+namespace {
+std::string g_last_estimate;
+}  // namespace
+
+void add_max_memory_option(CLI::App* sub, std::string* max_memory) {
+    sub->add_option("--max-memory", *max_memory,
+                    "Refuse to start when the estimated peak tensor memory exceeds SIZE (bytes, "
+                    "or with k, M, G, T: 2G, 500M); default: the available memory");
+}
+
+void check_memory_estimate(const RunConfig& cfg, int64_t batch, int64_t length, bool keep_best,
+                           const std::string& max_memory, const std::string& batch_key,
+                           const std::string& length_key) {
+    const size_t limit =
+        max_memory.empty() ? available_memory_bytes() : parse_byte_size(max_memory, "--max-memory");
+    const auto task = make_task(cfg.task);
+    TrainingShape shape;
+    shape.vocab = task->vocab_size();
+    shape.classes = task->num_classes();
+    shape.pair = task->is_pair();
+    shape.batch = batch;
+    shape.length = length;
+    shape.threads = omp_get_max_threads();
+    shape.keep_best = keep_best;
+    const MemoryEstimate estimate = estimate_training_memory(cfg, shape);
+    g_last_estimate = describe_estimate(cfg, shape, estimate, batch_key, length_key);
+    if (limit == 0 || estimate.total() <= limit) return;  // 0: /proc/meminfo unreadable
+    throw ConfigError(fmt::format(
+        "{} exceeds --max-memory {}{}; lower one of them or raise the limit", g_last_estimate,
+        format_bytes(limit), max_memory.empty() ? " (the available memory)" : ""));
+}
+
+const std::string& last_memory_estimate() { return g_last_estimate; }
 
 }  // namespace xb::app

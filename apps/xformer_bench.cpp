@@ -10,9 +10,11 @@
 #include "core/distributed.h"
 #include "core/errors.h"
 #include "core/simd_target.h"
+#include "openmp_wait.h"
 #include "report/build_info.h"
 
 int main(int argc, char** argv) {
+    xb::app::apply_openmp_wait_policy(argv);   // before any thread exists; may restart
     xb::DistributedSession mpi(&argc, &argv);  // joins MPI only when mpirun started this process
     // A file-size limit (ulimit -f) or a full quota then fails a write with EFBIG, reported like
     // any other write error, instead of killing the process.
@@ -61,9 +63,17 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "error: {}\n", e.what());
         return 2;
     } catch (const std::bad_alloc&) {
-        fmt::print(stderr,
-                   "error: out of memory (the sizes that drive it: train.batch_size, "
-                   "task.max_len, task.n_train, model.dim, model.ffn_dim, model.layers)\n");
+        // The pool's limit (XB_MAX_MEMORY or physical memory) or the system refused a tensor.
+        const std::string& estimate = xb::app::last_memory_estimate();
+        if (!estimate.empty())
+            fmt::print(stderr,
+                       "error: out of memory (a tensor beyond XB_MAX_MEMORY, the physical memory "
+                       "or what the system gives); {}\n",
+                       estimate);
+        else
+            fmt::print(stderr,
+                       "error: out of memory (the sizes that drive it: train.batch_size, "
+                       "task.max_len, task.n_train, model.dim, model.ffn_dim, model.layers)\n");
         return 2;
     } catch (const std::exception& e) {
         fmt::print(stderr, "error: {}\n", e.what());

@@ -59,6 +59,11 @@ BlockPattern bigbird_pattern(int T, int H, const BigBirdOptions& o) {
     return builder.finish();
 }
 
+// The pattern changes the time, not the memory: the same tensors as `full`.
+MixerFootprint bigbird_footprint(const MixerSpec& spec, const MixerShape& shape) {
+    return block_attention_mixer_footprint(spec, shape);
+}
+
 std::unique_ptr<Mixer> make_bigbird_mixer(const MixerSpec& spec, ParameterStore& params) {
     OptionReader opts(spec.options, "model.attention.options");
     BigBirdOptions o;

@@ -27,6 +27,15 @@ class FourierMixer : public Mixer {
 
 }  // namespace
 
+// No parameters; saves its output only; forward and backward use per-thread FFT rows (T, C/2+1)
+// complex.
+MixerFootprint fnet_footprint(const MixerSpec& spec, const MixerShape& shape) {
+    MixerFootprint f;
+    f.saved = shape.B * shape.T * spec.dim;
+    f.backward = double(shape.threads) * shape.T * 2 * (spec.dim / 2 + 1);
+    return f;
+}
+
 std::unique_ptr<Mixer> make_fnet_mixer(const MixerSpec& spec, ParameterStore& params) {
     reject_attention_dropout(spec, "fnet");
     OptionReader opts(spec.options, "model.attention.options");

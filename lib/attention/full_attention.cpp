@@ -23,6 +23,10 @@ class FullAttention : public AttentionKernel {
 
 }  // namespace
 
+MixerFootprint full_footprint(const MixerSpec& spec, const MixerShape& shape) {
+    return block_attention_mixer_footprint(spec, shape);
+}
+
 std::unique_ptr<Mixer> make_full_mixer(const MixerSpec& spec, ParameterStore& params) {
     OptionReader opts(spec.options, "model.attention.options");
     opts.finish();  // `full` has no options

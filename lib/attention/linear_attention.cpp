@@ -45,6 +45,14 @@ class LinearAttention : public AttentionKernel {
 
 }  // namespace
 
+// Saves its output and S, z per (b, h); backward scratch per thread (linear_attention_kernel.cpp).
+MixerFootprint linear_footprint(const MixerSpec& spec, const MixerShape& shape) {
+    const double D = spec.dim / spec.heads, BH = shape.B * spec.heads;
+    const double saved = shape.B * shape.T * spec.dim + BH * (D * D + D);
+    const double scratch = double(shape.threads) * (4 * shape.T * D + shape.T + D * D + D);
+    return attention_mixer_footprint(spec, shape, 0, saved, scratch);
+}
+
 std::unique_ptr<Mixer> make_linear_mixer(const MixerSpec& spec, ParameterStore& params) {
     reject_attention_dropout(spec, "linear");
     OptionReader opts(spec.options, "model.attention.options");

@@ -34,14 +34,40 @@ class LinformerAttention : public AttentionKernel {
     int layer_;
 };
 
+struct LinformerOptions {
+    int k;
+    bool share_kv, share_heads;
+};
+
+LinformerOptions read_linformer_options(const MixerSpec& spec) {
+    OptionReader opts(spec.options, "model.attention.options");
+    LinformerOptions o;
+    o.k = opts.get_int_at_least("k", 256, 1);
+    o.share_kv = opts.get_bool("share_kv", false);
+    o.share_heads = opts.get_bool("share_heads", false);
+    opts.finish();
+    return o;
+}
+
 }  // namespace
 
+// Saves the head splits, the projected K, V (B, H, k, D), scores and probabilities (B, H, T, k).
+MixerFootprint linformer_footprint(const MixerSpec& spec, const MixerShape& shape) {
+    const LinformerOptions o = read_linformer_options(spec);
+    const double A = shape.B * shape.T * spec.dim, BH = shape.B * spec.heads;
+    const double k = o.k, D = spec.dim / spec.heads, probs = BH * shape.T * k;
+    const double params =
+        (o.share_kv ? 1.0 : 2.0) * (o.share_heads ? 1.0 : double(spec.heads)) * k * spec.max_len;
+    const double drop = spec.attention_dropout > 0 ? probs : 0;
+    const double saved = 3 * A + 2 * BH * k * D + 2 * probs + drop + 2 * A;
+    // Backward: the gradients of the probabilities and scores and of the projected K, V.
+    return attention_mixer_footprint(spec, shape, params, saved, 2 * probs + 2 * BH * k * D);
+}
+
 std::unique_ptr<Mixer> make_linformer_mixer(const MixerSpec& spec, ParameterStore& params) {
-    OptionReader opts(spec.options, "model.attention.options");
-    const int k = opts.get_int_at_least("k", 256, 1);
-    const bool share_kv = opts.get_bool("share_kv", false);
-    const bool share_heads = opts.get_bool("share_heads", false);
-    opts.finish();
+    const LinformerOptions o = read_linformer_options(spec);
+    const int k = o.k;
+    const bool share_kv = o.share_kv, share_heads = o.share_heads;
     // LeCun-normal over the projected length, as a Dense(max_len -> k) in LRA, so the projected
     // keys have a scale independent of max_len.
     const Shape shape{share_heads ? 1 : spec.heads, k, spec.max_len};

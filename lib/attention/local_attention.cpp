@@ -15,6 +15,11 @@ BlockPattern local_pattern(int T, int block) {
     return builder.finish();
 }
 
+// The pattern changes the time, not the memory: the same tensors as `full`.
+MixerFootprint local_footprint(const MixerSpec& spec, const MixerShape& shape) {
+    return block_attention_mixer_footprint(spec, shape);
+}
+
 std::unique_ptr<Mixer> make_local_mixer(const MixerSpec& spec, ParameterStore& params) {
     OptionReader opts(spec.options, "model.attention.options");
     const int block = opts.get_int_at_least("block", 50, 1);

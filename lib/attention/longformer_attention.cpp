@@ -96,7 +96,15 @@ class LongformerMixer : public Mixer {
 
 }  // namespace
 
-std::unique_ptr<Mixer> make_longformer_mixer(const MixerSpec& spec, ParameterStore& params) {
+namespace {
+
+struct LongformerOptions {
+    int band;
+    std::vector<int> global;
+    bool global_projections;
+};
+
+LongformerOptions read_longformer_options(const MixerSpec& spec) {
     OptionReader opts(spec.options, "model.attention.options");
     const int band = read_half_window(opts, 512);
     std::vector<int> global = opts.get_int_list("global_tokens", {0});
@@ -108,7 +116,25 @@ std::unique_ptr<Mixer> make_longformer_mixer(const MixerSpec& spec, ParameterSto
     const bool global_projections = opts.get_bool("global_projections", true);
     opts.finish();
     for (int g = 0; g < first; ++g) global.push_back(g);
-    if (global_projections) return std::make_unique<LongformerMixer>(spec, params, band, global);
+    return {band, global, global_projections};
+}
+
+}  // namespace
+
+// With global projections: a second QKV projection and kernel call, and the sum of the two.
+MixerFootprint longformer_footprint(const MixerSpec& spec, const MixerShape& shape) {
+    if (!read_longformer_options(spec).global_projections)
+        return block_attention_mixer_footprint(spec, shape);
+    const double C = spec.dim;
+    return block_attention_mixer_footprint(spec, shape, 2, 3 * C * C + 3 * C,
+                                           3 * shape.B * shape.T * C);
+}
+
+std::unique_ptr<Mixer> make_longformer_mixer(const MixerSpec& spec, ParameterStore& params) {
+    const LongformerOptions o = read_longformer_options(spec);
+    const int band = o.band;
+    const std::vector<int> global = o.global;
+    if (o.global_projections) return std::make_unique<LongformerMixer>(spec, params, band, global);
     return make_pattern_mixer(spec, params, [band, global](int T, int) {
         return longformer_pattern(T, band, global, LongformerRows::kAll);
     });

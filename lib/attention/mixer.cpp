@@ -6,14 +6,15 @@
 
 namespace xb {
 
-#define XB_VARIANT(id, desc, factory) \
-    std::unique_ptr<Mixer> factory(const MixerSpec& spec, ParameterStore& params);
+#define XB_VARIANT(id, desc, factory, footprint)                                   \
+    std::unique_ptr<Mixer> factory(const MixerSpec& spec, ParameterStore& params); \
+    MixerFootprint footprint(const MixerSpec& spec, const MixerShape& shape);
 #include "attention/variants.def"
 #undef XB_VARIANT
 
 const std::vector<VariantEntry>& variant_registry() {
     static const std::vector<VariantEntry> entries = {
-#define XB_VARIANT(id, desc, factory) {#id, desc, factory},
+#define XB_VARIANT(id, desc, factory, footprint) {#id, desc, factory, footprint},
 #include "attention/variants.def"
 #undef XB_VARIANT
     };
@@ -36,6 +37,28 @@ void reject_attention_dropout(const MixerSpec& spec, const char* variant) {
             "model.attention.dropout={}: the {} variant has no attention probabilities to drop "
             "(valid: 0; model.dropout still applies)",
             spec.attention_dropout, variant));
+}
+
+MixerFootprint attention_mixer_footprint(const MixerSpec& spec, const MixerShape& shape,
+                                         double kernel_params, double kernel_saved,
+                                         double kernel_backward) {
+    const double C = spec.dim, A = shape.B * shape.T * C;
+    MixerFootprint f;
+    f.params = 4 * C * C + 4 * C + kernel_params;
+    f.saved = 3 * A + kernel_saved + A;        // qkv, the kernel's tensors, the output projection
+    f.backward = 3 * A + A + kernel_backward;  // d qkv and d o while the kernel's backward runs
+    return f;
+}
+
+MixerFootprint block_attention_mixer_footprint(const MixerSpec& spec, const MixerShape& shape,
+                                               int calls, double extra_params, double extra_saved) {
+    const double A = shape.B * shape.T * spec.dim, lse = shape.B * shape.T * spec.heads;
+    const double D = spec.dim / spec.heads, tile = 64;  // (D, 64) query and (64, 64) key tiles
+    const double scratch = double(shape.threads) * ((5 * D + 2 * tile) * tile + 2 * shape.T * D);
+    const double saved = calls * (A + lse) + (calls - 1) * A + extra_saved;
+    // Backward: the gradients of the calls' outputs beside d qkv, and the kernel's scratch.
+    return attention_mixer_footprint(spec, shape, extra_params, saved,
+                                     (calls - 1) * 2 * A + scratch);
 }
 
 AttentionMixer::AttentionMixer(const MixerSpec& spec, ParameterStore& params,

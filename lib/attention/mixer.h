@@ -31,6 +31,22 @@ struct MixerSpec {
     std::string prefix;      // parameter name prefix, e.g. "blocks.0.mixer."
 };
 
+// What one layer's mixer costs in tensor memory during a training step, in floats, from shapes
+// alone: the memory estimate (model/memory_estimate.h) adds it up before anything is
+// allocated. Each variant provides it next to its factory (the fourth field of variants.def).
+// Counts are doubles so that no size a user can configure overflows the arithmetic.
+struct MixerShape {
+    double B, T;  // batch rows and padded length the mixer sees
+    int threads;  // OpenMP threads (per-thread kernel scratch)
+};
+struct MixerFootprint {
+    double params = 0;    // parameters (their gradients and AdamW moments are the model's part)
+    double saved = 0;     // kept by the forward until backward: every intermediate tensor, the
+                          // mixer's output included, and the side tensors its ops save
+    double backward = 0;  // the most its backward holds at once beyond `saved` and the gradients
+                          // of the mixer's input and output (gradients of intermediates, scratch)
+};
+
 class Mixer {
   public:
     virtual ~Mixer() = default;
@@ -62,7 +78,21 @@ struct VariantEntry {
     const char* name;
     const char* description;
     std::unique_ptr<Mixer> (*make)(const MixerSpec& spec, ParameterStore& params);
+    MixerFootprint (*footprint)(const MixerSpec& spec, const MixerShape& shape);
 };
+
+// The footprint of an AttentionMixer (QKV and output projections) around a kernel with
+// kernel_params parameters whose forward keeps kernel_saved floats (its output (B, T, C)
+// included) and whose backward holds kernel_backward floats beyond the gradients of qkv and o.
+MixerFootprint attention_mixer_footprint(const MixerSpec& spec, const MixerShape& shape,
+                                         double kernel_params, double kernel_saved,
+                                         double kernel_backward);
+// An AttentionMixer over `calls` fused block attention calls (block_attention.h: each keeps its
+// output and the row lse) whose outputs add: 1 for `full` and the pattern variants, 2 for two
+// calls over disjoint heads or rows. extra_params, extra_saved: a second QKV projection.
+MixerFootprint block_attention_mixer_footprint(const MixerSpec& spec, const MixerShape& shape,
+                                               int calls = 1, double extra_params = 0,
+                                               double extra_saved = 0);
 
 const std::vector<VariantEntry>& variant_registry();
 // Throws ConfigError naming model.attention.variant and the valid names.

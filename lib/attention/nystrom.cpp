@@ -5,6 +5,7 @@
 // pinv scale is per (example, head). Time O(B·H·(T·m·D + m³)), memory O(B·H·T·m): the
 // (B, H, T, m) and (B, H, m, T) probabilities are saved. Exact in the limit m = T (to the
 // pinv-iteration tolerance): the landmarks are then the tokens themselves.
+#include <algorithm>
 #include <cmath>
 
 #include "attention/head_split.h"
@@ -45,13 +46,37 @@ class NystromAttention : public AttentionKernel {
     int layer_;
 };
 
+struct NystromOptions {
+    int landmarks, iterations;
+};
+
+NystromOptions read_nystrom_options(const MixerSpec& spec) {
+    OptionReader opts(spec.options, "model.attention.options");
+    NystromOptions o;
+    o.landmarks = opts.get_int_at_least("landmarks", 64, 1);
+    o.iterations = opts.get_int_at_least("pinv_iterations", 6, 1);
+    opts.finish();
+    return o;
+}
+
 }  // namespace
 
+// Saves the head splits, the landmarks, the three kernels before and after softmax, every
+// pseudo-inverse iterate (7 (m, m) tensors per iteration) and the products.
+MixerFootprint nystrom_footprint(const MixerSpec& spec, const MixerShape& shape) {
+    const NystromOptions o = read_nystrom_options(spec);
+    const double A = shape.B * shape.T * spec.dim, BH = shape.B * spec.heads;
+    const double S = std::min<double>(o.landmarks, shape.T), D = spec.dim / spec.heads;
+    const double TS = BH * shape.T * S, SS = BH * S * S, SD = BH * S * D;
+    const double drop = spec.attention_dropout > 0 ? TS : 0;
+    const double saved =
+        3 * A + 4 * SD + 4 * TS + drop + SS * (3 + 7 * double(o.iterations)) + 2 * A;
+    return attention_mixer_footprint(spec, shape, 0, saved, 3 * A + 2 * TS);
+}
+
 std::unique_ptr<Mixer> make_nystrom_mixer(const MixerSpec& spec, ParameterStore& params) {
-    OptionReader opts(spec.options, "model.attention.options");
-    const int landmarks = opts.get_int_at_least("landmarks", 64, 1);
-    const int iterations = opts.get_int_at_least("pinv_iterations", 6, 1);
-    opts.finish();
+    const NystromOptions o = read_nystrom_options(spec);
+    const int landmarks = o.landmarks, iterations = o.iterations;
     return std::make_unique<AttentionMixer>(
         spec, params,
         std::make_unique<NystromAttention>(landmarks, iterations, spec.attention_dropout,

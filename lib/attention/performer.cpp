@@ -95,10 +95,7 @@ class PerformerAttention : public AttentionKernel {
     Tensor w_;                          // (m, D) random features, a buffer
 };
 
-}  // namespace
-
-std::unique_ptr<Mixer> make_performer_mixer(const MixerSpec& spec, ParameterStore& params) {
-    reject_attention_dropout(spec, "performer");
+PerformerOptions read_performer_options(const MixerSpec& spec) {
     OptionReader opts(spec.options, "model.attention.options");
     PerformerOptions o;
     o.features = opts.get_int_at_least("features", 256, 1);
@@ -106,6 +103,27 @@ std::unique_ptr<Mixer> make_performer_mixer(const MixerSpec& spec, ParameterStor
     o.kernel = opts.get_choice("kernel", "softmax", {"softmax", "relu"});
     o.scaling = opts.get_choice("scaling", "chi", {"chi", "sqrt_d"});
     opts.finish();
+    return o;
+}
+
+}  // namespace
+
+// Saves the head splits, the features (B, H, T, m) of q and k, S, z and the denominators.
+MixerFootprint performer_footprint(const MixerSpec& spec, const MixerShape& shape) {
+    const double M = read_performer_options(spec).features;
+    const double A = shape.B * shape.T * spec.dim, BH = shape.B * spec.heads;
+    const double D = spec.dim / spec.heads, features = BH * shape.T * M;
+    const double saved = 5 * A + 2 * features + BH * (M * D + M + shape.T);
+    // Backward: the gradients of both feature maps and of v, then the features' input
+    // gradient (du) beside them; measured about 2.5 feature maps at the peak.
+    MixerFootprint f = attention_mixer_footprint(spec, shape, 0, saved, A + 5 * features / 2);
+    f.saved += M * D;  // the random features W, a buffer
+    return f;
+}
+
+std::unique_ptr<Mixer> make_performer_mixer(const MixerSpec& spec, ParameterStore& params) {
+    reject_attention_dropout(spec, "performer");
+    const PerformerOptions o = read_performer_options(spec);
     return std::make_unique<AttentionMixer>(
         spec, params,
         std::make_unique<PerformerAttention>(o, spec.seed, spec.layer, spec.dim / spec.heads));

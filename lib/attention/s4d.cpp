@@ -10,6 +10,7 @@
 
 #include "attention/mixer.h"
 #include "config/option_reader.h"
+#include "core/fft.h"
 #include "ops/ops.h"
 
 namespace xb {
@@ -37,10 +38,15 @@ class S4dMixer : public Mixer {
     bool glu_output_;
 };
 
-}  // namespace
+struct S4dOptions {
+    int state;
+    std::string init;
+    double dt_min, dt_max;
+    bool bidirectional;
+    std::string output;
+};
 
-std::unique_ptr<Mixer> make_s4d_mixer(const MixerSpec& spec, ParameterStore& params) {
-    reject_attention_dropout(spec, "s4d");
+S4dOptions read_s4d_options(const MixerSpec& spec) {
     OptionReader opts(spec.options, "model.attention.options");
     const int state = opts.get_int_at_least("state", 64, 2);
     const std::string init = opts.get_choice("init", "lin", {"lin", "inv"});
@@ -56,6 +62,37 @@ std::unique_ptr<Mixer> make_s4d_mixer(const MixerSpec& spec, ParameterStore& par
         throw ConfigError(fmt::format("{}={} and {}={}: need 0 < dt_min <= dt_max",
                                       opts.key_path("dt_min"), dt_min, opts.key_path("dt_max"),
                                       dt_max));
+    return {state, init, dt_min, dt_max, bidirectional, output};
+}
+
+}  // namespace
+
+// Saves the kernels (R, C, T), the FFT spectra of kernels and input (C and B·C rows of n/2+1
+// complex, n >= 2T), the convolution, GELU, output transform and GLU; backward adds the
+// spectra of the output gradient.
+MixerFootprint s4d_footprint(const MixerSpec& spec, const MixerShape& shape) {
+    const S4dOptions o = read_s4d_options(spec);
+    const double C = spec.dim, N = o.state / 2, R = o.bidirectional ? 2 : 1, T = shape.T;
+    const double out = o.output == "glu" ? 2 * C : C, A = shape.B * T * C;
+    const int64_t n = fft_size_at_least(int64_t(2 * T));
+    const double spectrum = double(2 * (n / 2 + 1));
+    MixerFootprint f;
+    f.params = C + 2 * C * N + 2 * C * N + 2 * R * C * N + C + out * C + out;
+    f.saved = R * C * T + C * spectrum + shape.B * C * spectrum + 2 * A + shape.B * T * out +
+              (o.output == "glu" ? A : 0);
+    f.backward = shape.B * C * spectrum + 2 * shape.B * T * out + R * C * T +
+                 double(shape.threads) * (n + 2 * spectrum);
+    return f;
+}
+
+std::unique_ptr<Mixer> make_s4d_mixer(const MixerSpec& spec, ParameterStore& params) {
+    reject_attention_dropout(spec, "s4d");
+    const S4dOptions opt = read_s4d_options(spec);
+    const int state = opt.state;
+    const std::string init = opt.init;
+    const double dt_min = opt.dt_min, dt_max = opt.dt_max;
+    const bool bidirectional = opt.bidirectional;
+    const std::string output = opt.output;
     const int64_t C = spec.dim, N = state / 2, R = bidirectional ? 2 : 1;
     const std::string p = spec.prefix + "ssm.";
     S4dParams s;

@@ -17,6 +17,11 @@ BlockPattern sliding_pattern(int T, int band) {
     return builder.finish();
 }
 
+// The pattern changes the time, not the memory: the same tensors as `full`.
+MixerFootprint sliding_footprint(const MixerSpec& spec, const MixerShape& shape) {
+    return block_attention_mixer_footprint(spec, shape);
+}
+
 std::unique_ptr<Mixer> make_sliding_mixer(const MixerSpec& spec, ParameterStore& params) {
     OptionReader opts(spec.options, "model.attention.options");
     const int band = read_half_window(opts, 512);

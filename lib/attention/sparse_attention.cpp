@@ -64,7 +64,14 @@ class StridedSparseAttention : public AttentionKernel {
 
 }  // namespace
 
-std::unique_ptr<Mixer> make_sparse_mixer(const MixerSpec& spec, ParameterStore& params) {
+namespace {
+
+struct SparseOptions {
+    bool strided, split;
+    int block, summary;
+};
+
+SparseOptions read_sparse_options(const MixerSpec& spec) {
     OptionReader opts(spec.options, "model.attention.options");
     const bool strided = opts.get_choice("pattern", "fixed", {"fixed", "strided"}) == "strided";
     const int block = opts.get_int_at_least("block", 128, 1);
@@ -84,7 +91,21 @@ std::unique_ptr<Mixer> make_sparse_mixer(const MixerSpec& spec, ParameterStore& 
     if (split && spec.heads < 2)
         throw ConfigError(fmt::format("{}: \"split\" needs at least 2 heads (model.heads={})",
                                       opts.key_path("heads"), spec.heads));
-    if (strided)
+    return {strided, split, block, summary};
+}
+
+}  // namespace
+
+// fixed: the tensors of `full`; strided: two kernel calls (band and strided heads) and their sum.
+MixerFootprint sparse_footprint(const MixerSpec& spec, const MixerShape& shape) {
+    return block_attention_mixer_footprint(spec, shape, read_sparse_options(spec).strided ? 2 : 1);
+}
+
+std::unique_ptr<Mixer> make_sparse_mixer(const MixerSpec& spec, ParameterStore& params) {
+    const SparseOptions o = read_sparse_options(spec);
+    const bool split = o.split;
+    const int block = o.block, summary = o.summary;
+    if (o.strided)
         return std::make_unique<AttentionMixer>(
             spec, params,
             std::make_unique<StridedSparseAttention>(spec.attention_dropout, spec.layer, block));

@@ -121,19 +121,50 @@ class SynthesizerAttention : public AttentionKernel {
     int layer_;
 };
 
-}  // namespace
-
-std::unique_ptr<Mixer> make_synthesizer_mixer(const MixerSpec& spec, ParameterStore& params) {
+SynthesizerOptions read_synthesizer_options(const MixerSpec& spec) {
     OptionReader opts(spec.options, "model.attention.options");
     SynthesizerOptions o;
     o.mode = opts.get_choice("mode", "random", {"dense", "random", "factorized_random"});
     o.k = opts.get_int_at_least("k", 32, 1);
     o.mix_dot_product = opts.get_bool("mix_dot_product", false);
     opts.finish();
-    const int64_t H = spec.heads, L = spec.max_len, C = spec.dim;
-    if (o.mode == "factorized_random" && o.k > L)
+    if (o.mode == "factorized_random" && o.k > spec.max_len)
         throw ConfigError(
-            fmt::format("model.attention.options.k={}: must be <= max_len={}", o.k, L));
+            fmt::format("model.attention.options.k={}: must be <= max_len={}", o.k, spec.max_len));
+    return o;
+}
+
+}  // namespace
+
+// Saves the head splits, the synthetic logits' inputs and the (B, H, T, T) probabilities.
+MixerFootprint synthesizer_footprint(const MixerSpec& spec, const MixerShape& shape) {
+    const SynthesizerOptions o = read_synthesizer_options(spec);
+    const double H = spec.heads, L = spec.max_len, C = spec.dim, T = shape.T;
+    const double A = shape.B * T * C, probs = shape.B * H * T * T;
+    double params = 0, logits = 0, largest = 0;  // the logits' tensors, the largest of them
+    if (o.mode == "dense") {
+        params = H * L * C + H * L;
+        largest = shape.B * T * H * L;  // the dense logits and their head split
+        logits = 2 * A + 2 * largest;   // merge, relu, dense logits and their split
+    } else if (o.mode == "random") {
+        params = H * L * L;
+        logits = largest = H * T * T;
+    } else {
+        params = 2 * H * L * o.k;
+        largest = H * T * T;
+        logits = 2 * H * T * o.k + largest;
+    }
+    if (o.mix_dot_product) logits += probs, largest = probs;
+    const double drop = spec.attention_dropout > 0 ? probs : 0;
+    const double saved = 3 * A + logits + probs + drop + 2 * A;
+    // Backward: the gradient of the probabilities beside that of the largest logits tensor;
+    // the products after the softmax are already freed.
+    return attention_mixer_footprint(spec, shape, params, saved, probs + largest);
+}
+
+std::unique_ptr<Mixer> make_synthesizer_mixer(const MixerSpec& spec, ParameterStore& params) {
+    const SynthesizerOptions o = read_synthesizer_options(spec);
+    const int64_t H = spec.heads, L = spec.max_len, C = spec.dim;
     const std::string p = spec.prefix + "synthesizer.";
     std::vector<Var> tables;
     if (o.mode == "dense") {

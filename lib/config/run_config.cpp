@@ -1,6 +1,7 @@
 // Run configuration: JSON mapping, strict checking, overrides and validation.
 #include "config/run_config.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "attention/mixer.h"
@@ -262,13 +263,18 @@ void validate(const RunConfig& c) {
     require(k.n_test >= 1, fmt::format("task.n_test={} must be positive", k.n_test));
     make_task(k);  // unknown task name or bad task options
 
-    // Unknown variant names and bad variant options fail here, before any data is made: one
-    // throwaway mixer is built with the variant's options.
-    ParameterStore scratch(0);
+    // Unknown variant names and bad variant options fail here, before any data is made: the
+    // variant's footprint reads its options, then one throwaway mixer is built with them at a
+    // small width, so that checking a very wide model allocates little (the memory estimate of
+    // `run` and `speed` judges the size).
     MixerSpec spec{
         m.dim,   m.heads, 0, c.task.max_len, m.attention.dropout, c.seed, m.attention.options,
         "check."};
-    find_variant(m.attention.variant).make(spec, scratch);
+    const VariantEntry& variant = find_variant(m.attention.variant);
+    variant.footprint(spec, MixerShape{1, 1, 1});
+    spec.dim = m.heads * std::min(m.dim / m.heads, 4);
+    ParameterStore scratch(0);
+    variant.make(spec, scratch);
 }
 
 }  // namespace xb

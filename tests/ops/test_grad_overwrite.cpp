@@ -16,6 +16,8 @@
 using namespace xb;
 using namespace xb::test;
 
+TEST_SUITE_BEGIN("unit");
+
 namespace {
 
 // Frees a few NaN-filled tensors of `shape` so that the next allocations of that size reuse them.
@@ -75,3 +77,5 @@ TEST_CASE("backward into a new gradient writes every element, the same bits as a
     check_overwrite("residual_dropout x, x",
                     [](const Var& x) { return residual_dropout(x, x, 0.3f, 7, 1); });
 }
+
+TEST_SUITE_END();
