@@ -18,7 +18,7 @@ namespace {
 
 // Floats of the model's parameters outside the mixers.
 double model_parameters(const ModelConfig& m, int vocab, int classes, double positions, bool pair) {
-    const double C = m.dim, F = m.ffn_dim, H = m.head_dim > 0 ? m.head_dim : F;
+    const double C = m.dim, F = m.ffn_dim, H = m.classifier_dim > 0 ? m.classifier_dim : F;
     double n = double(vocab) * C + (m.pooling == "cls" ? C : 0);
     if (m.positions == "learned") n += positions * C;
     n += double(m.layers) * (4 * C + F * C + F + C * F + C);  // layer norms, FFN

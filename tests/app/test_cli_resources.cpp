@@ -14,6 +14,8 @@ const std::string kSmallTask =
     " --set train.steps=1 --set task.n_train=8 --set task.n_val=4 --set task.n_test=4 "
     "--set task.max_len=64 --set 'task.options={\"min_length\": 10, \"max_length\": 60}'";
 
+TEST_SUITE_BEGIN("integration");
+
 TEST_CASE("cli: --max-memory refuses a configuration whose estimate exceeds it") {
     const std::string dir = temp_dir("maxmem");
     const std::string small = " --set train.batch_size=4" + kSmallTask;
@@ -71,3 +73,5 @@ TEST_CASE("cli: libgomp gets a bounded spin unless the user set a wait policy") 
     CHECK(active.err.find("GOMP_SPINCOUNT = '30000000000'") != std::string::npos);
     CHECK(active.err.find("GOMP_SPINCOUNT = '10000'") == std::string::npos);
 }
+
+TEST_SUITE_END();

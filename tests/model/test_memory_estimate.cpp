@@ -16,6 +16,8 @@
 
 using namespace xb;
 
+TEST_SUITE_BEGIN("integration");
+
 namespace {
 
 struct EstimateCase {
@@ -115,3 +117,5 @@ TEST_CASE("memory estimate: within 20% with the options that change a mixer's te
         }
     }
 }
+
+TEST_SUITE_END();
