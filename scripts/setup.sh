@@ -9,7 +9,7 @@ set -euo pipefail
 # scripts/test_cluster.sh runs a one-node Slurm cluster and mpirun (part of scripts/test.sh).
 # libfftw3-dev: the FFTs of the fnet and s4d mixers; pkg-config finds fftw3f through it.
 packages=(g++ cmake ninja-build git pkg-config libcli11-dev nlohmann-json3-dev libfmt-dev
-          doctest-dev libdnnl-dev libpng-dev libhwy-dev libfftw3-dev chromium libopenmpi-dev
+          doctest-dev libdnnl-dev libpng-dev zlib1g-dev libhwy-dev libfftw3-dev chromium libopenmpi-dev
           openmpi-bin slurm-wlm munge python3 clang libclang-rt-14-dev libomp-14-dev)
 missing=()
 for p in "${packages[@]}"; do
