@@ -139,6 +139,10 @@ int run_command(const RunOptions& o) {
         // A run killed while writing left these; the lock says that nobody writes them now.
         remove_stale_temporaries(path);
         remove_stale_temporaries(checkpoint);
+        // --fresh: the old run's checkpoint goes now, not at the first save (a run killed before
+        // it must not continue the old run next time).
+        std::error_code ec;
+        if (o.fresh) std::filesystem::remove(checkpoint, ec);
     }
     if (resume && world_rank() == 0)
         fmt::print(stderr, "resuming from {} ({}, step {} of {})\n", checkpoint,
