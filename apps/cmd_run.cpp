@@ -1,6 +1,7 @@
 // `xformer-bench run`: train and evaluate one configuration, write one JSON report, print a
 // one-line summary. Progress goes to stderr when it is a terminal. Under mpirun the ranks train
-// one model data-parallel and rank 0 alone prints and writes the report.
+// one model data-parallel and rank 0 alone prints and writes the report and the checkpoint
+// (<report>.ckpt), which every rank reads when the run resumes.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -16,6 +17,8 @@
 #include "core/file_io.h"
 #include "report/json_file.h"
 #include "report/run_report.h"
+#include "train/checkpoint.h"
+#include "train/data_parallel.h"
 #include "train/trainer.h"
 
 namespace xb::app {
@@ -33,6 +36,8 @@ struct RunOptions {
     std::string label;   // row label for `compare` (sweeps pass variant + grid settings)
     std::string max_memory;  // refuse larger estimates; "" = the available memory
     bool quiet = false;
+    bool resume = false;  // require a checkpoint to continue from
+    bool fresh = false;   // ignore (and overwrite) an existing checkpoint
 };
 
 // The first SIGINT/SIGTERM asks the trainer to stop after the current step (a report with
@@ -45,6 +50,40 @@ void on_signal(int sig) {
         return;
     }
     g_stop_requested = true;
+}
+
+// The checkpoint to continue from: the report's own checkpoint when it exists (required with
+// --resume), unless --fresh. A checkpoint of another config is refused, naming the keys.
+std::optional<Checkpoint> checkpoint_to_resume(const RunOptions& o, const RunConfig& cfg,
+                                               const std::string& path) {
+    if (o.resume && o.fresh) throw ConfigError("--resume and --fresh: give at most one of them");
+    std::optional<Checkpoint> c;
+    if (!o.fresh && std::filesystem::exists(path)) {
+        c = read_checkpoint(path);
+        const std::vector<std::string> keys = differing_config_keys(c->config, to_json(cfg));
+        if (!keys.empty())
+            throw ConfigError(fmt::format(
+                "{}: checkpoint of another config (differs in {}); run with the same config, "
+                "or with --fresh to start over",
+                path, join_names(keys)));
+    } else if (o.resume) {
+        throw IoError(fmt::format("{}: no checkpoint to resume from (--resume)", path));
+    }
+    // Under MPI every rank reads the file; all must have read the same one. The sums of s and s^2
+    // equal n*s and n*s^2 on every rank only when all ranks have the same s, so either all
+    // ranks go on or all stop here.
+    if (world_size() > 1) {
+        const double step = c ? double(c->progress.step) : -1.0;
+        std::vector<double> v = {step, step * step};
+        sum_over_ranks(v);
+        const double n = world_size();
+        if (v[0] != n * step || v[1] != n * step * step)
+            throw IoError(
+                fmt::format("{}: the MPI ranks see different checkpoints (is the "
+                            "report directory shared by all nodes?)",
+                            path));
+    }
+    return c;
 }
 
 std::string percent(const std::optional<double>& v) {
@@ -70,6 +109,9 @@ int run_command(const RunOptions& o) {
     check_memory_estimate(cfg, std::min(cfg.train.batch_size, cfg.task.n_train), cfg.task.max_len,
                           true, o.max_memory, "train.batch_size", "task.max_len");
     probe_output_file(path);  // before hours of work, not after
+    // A checkpoint to continue from is read (and refused when it does not fit) before any work.
+    const std::string checkpoint = checkpoint_path_for(path);
+    std::optional<Checkpoint> resume = checkpoint_to_resume(o, cfg, checkpoint);
     auto task = make_task(cfg.task);
     Dataset data = load_or_generate(*task, cfg.task, cfg.seed);
     if (world_rank() == 0 && size_t(cfg.train.batch_size) > data.train.size())
@@ -103,8 +145,23 @@ int run_command(const RunOptions& o) {
                 fmt::format("{}: another xformer-bench process is writing this report "
                             "(its lock {}.lock is held)",
                             path, path));
+        // A run killed while writing left these; the lock says that nobody writes them now.
+        remove_stale_temporaries(path);
+        remove_stale_temporaries(checkpoint);
+        // --fresh: the old run's checkpoint goes now, not at the first save (a run killed before
+        // it must not continue the old run next time).
+        std::error_code ec;
+        if (o.fresh) std::filesystem::remove(checkpoint, ec);
     }
-    RunResult r = train_and_evaluate(cfg, *task, data, progress);
+    if (resume && world_rank() == 0)
+        fmt::print(stderr, "resuming from {} ({}, step {} of {})\n", checkpoint,
+                   resume->progress.status, resume->progress.step, cfg.train.steps);
+    TrainHooks hooks;
+    hooks.progress = progress;
+    if (resume) hooks.resume = &*resume;
+    if (world_rank() == 0)
+        hooks.save = [&checkpoint](const Checkpoint& c) { write_checkpoint(checkpoint, c); };
+    RunResult r = train_and_evaluate(cfg, *task, data, hooks);
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     if (progress && r.status != "completed") fmt::print(stderr, "\n");
@@ -112,6 +169,7 @@ int run_command(const RunOptions& o) {
     if (world_rank() != 0) return r.status == "interrupted" ? 130 : 0;  // rank 0 alone reports
     nlohmann::json report = make_run_report(cfg, *task, data, r);
     if (!o.label.empty()) report["label"] = o.label;
+    if (resume) report["resumed_from_step"] = resume->progress.step;
     write_json_atomic(path, report);
     fmt::print(
         "{} {} seed={} [{}]: test {} (best val {} at step {}), final-weights test {}, "
@@ -141,6 +199,10 @@ Runner setup_run(CLI::App& app) {
     sub->add_option("--label", o->label, "Row label in `compare` tables (default: the variant)");
     add_max_memory_option(sub, &o->max_memory);
     sub->add_flag("--quiet,-q", o->quiet, "No progress line");
+    sub->add_flag("--resume", o->resume,
+                  "Continue from the report's checkpoint <report>.ckpt (an error when there is "
+                  "none); without it a checkpoint of the same config is used when present");
+    sub->add_flag("--fresh", o->fresh, "Start from step 0 even when a checkpoint exists");
     return [o] { return run_command(*o); };
 }
 

@@ -23,6 +23,7 @@ Runner setup_data(CLI::App& app);
 Runner setup_sweep(CLI::App& app);
 Runner setup_compare(CLI::App& app);
 Runner setup_plot(CLI::App& app);
+Runner setup_evaluate(CLI::App& app);
 
 // Shared helpers (apps/common.cpp).
 void set_threads(int threads);  // 0 = all cores

@@ -23,9 +23,9 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string(xb::kVersion) + " (" + xb::kGitCommit + ")");
     std::map<CLI::App*, xb::app::Runner> runners;
-    for (auto setup :
-         {xb::app::setup_run, xb::app::setup_speed, xb::app::setup_list, xb::app::setup_data,
-          xb::app::setup_sweep, xb::app::setup_compare, xb::app::setup_plot}) {
+    for (auto setup : {xb::app::setup_run, xb::app::setup_speed, xb::app::setup_list,
+                       xb::app::setup_data, xb::app::setup_sweep, xb::app::setup_compare,
+                       xb::app::setup_plot, xb::app::setup_evaluate}) {
         size_t before = app.get_subcommands({}).size();
         xb::app::Runner runner = setup(app);
         runners[app.get_subcommands({})[before]] = runner;

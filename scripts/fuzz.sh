@@ -48,7 +48,7 @@ if [[ ! -d $seeds ]]; then
         --set task.n_train=16 --set task.n_val=8 --set task.n_test=8 --out "$tmp/reports" -q >/dev/null
     "$bin" speed --config configs/speed/core.json --variants full,linear --lengths 64 --steps 1 \
         --out "$tmp/reports" >/dev/null
-    mkdir -p "$seeds"/{fuzz_config,fuzz_listops_tsv,fuzz_aan_tsv,fuzz_cifar_bin,fuzz_png,fuzz_pathfinder_metadata,fuzz_imdb_dir,fuzz_reports}
+    mkdir -p "$seeds"/{fuzz_config,fuzz_listops_tsv,fuzz_aan_tsv,fuzz_cifar_bin,fuzz_png,fuzz_pathfinder_metadata,fuzz_imdb_dir,fuzz_reports,fuzz_checkpoint}
     cp configs/quick/*.json "$seeds/fuzz_config/"
     printf '{}\0model.dim=64\noptim.schedule=cosine\n' >"$seeds/fuzz_config/overrides"
     cp "$tmp"/listops/*.tsv "$seeds/fuzz_listops_tsv/"
@@ -60,6 +60,7 @@ if [[ ! -d $seeds ]]; then
         printf '%s\t%s\n' "$(basename "$f")" "$(tr '\n\t' '  ' <"$f")"
     done >"$seeds/fuzz_imdb_dir/train_split"
     cp "$tmp"/reports/*.json "$seeds/fuzz_reports/"
+    cp "$tmp"/reports/*.ckpt "$seeds/fuzz_checkpoint/"
     rm -rf "$tmp"
 fi
 

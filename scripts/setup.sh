@@ -10,7 +10,7 @@ set -euo pipefail
 # libfftw3-dev: the FFTs of the fnet and s4d mixers; pkg-config finds fftw3f through it.
 # dpkg-dev: dpkg-shlibdeps, with which `cpack -G DEB` lists the package's library dependencies.
 packages=(g++ cmake ninja-build git pkg-config libcli11-dev nlohmann-json3-dev libfmt-dev
-          doctest-dev libdnnl-dev libpng-dev libhwy-dev libfftw3-dev chromium libopenmpi-dev
+          doctest-dev libdnnl-dev libpng-dev zlib1g-dev libhwy-dev libfftw3-dev chromium libopenmpi-dev
           openmpi-bin slurm-wlm munge python3 clang libclang-rt-14-dev libomp-14-dev dpkg-dev)
 missing=()
 for p in "${packages[@]}"; do

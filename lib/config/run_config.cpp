@@ -23,7 +23,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimConfig, lr, weight_decay, d
                                                 beta2, eps, schedule, warmup_steps, min_lr_ratio,
                                                 clip_norm, groups)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, batch_size, steps, eval_every,
-                                                eval_batches, threads)
+                                                eval_batches, threads, checkpoint_every)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RunConfig, seed, task, model, optim, train)
 
 nlohmann::json to_json(const RunConfig& cfg) { return nlohmann::json(cfg); }
@@ -255,6 +255,10 @@ void validate(const RunConfig& c) {
             fmt::format("train.eval_batches={} must be >= 0 (0 = all)", t.eval_batches));
     require(t.threads >= 0,
             fmt::format("train.threads={} must be >= 0 (0 = all cores)", t.threads));
+    require(t.checkpoint_every >= 0,
+            fmt::format("train.checkpoint_every={} must be >= 0 (0 = only when stopped and at "
+                        "the end)",
+                        t.checkpoint_every));
 
     const TaskConfig& k = c.task;
     require(k.max_len >= 1, fmt::format("task.max_len={} must be positive", k.max_len));

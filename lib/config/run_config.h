@@ -65,6 +65,9 @@ struct TrainConfig {
     int eval_every = 50;   // validate every this many steps (and at the end)
     int eval_batches = 0;  // 0 = the whole validation split
     int threads = 0;       // 0 = all cores
+    // `run` writes a checkpoint every this many steps (and when stopped, and at the end);
+    // 0 = only when stopped and at the end. Does not change results.
+    int checkpoint_every = 100;
 };
 
 struct RunConfig {

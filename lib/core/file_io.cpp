@@ -92,6 +92,15 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     if (fd_ < 0) throw IoError(fmt::format("{}: cannot create {} ({})", path_, tmp_, os_reason()));
 }
 
+void remove_stale_temporaries(const std::string& path) {
+    const fs::path target(path);
+    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    const std::string prefix = target.filename().string() + ".tmp.";
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().filename().string().rfind(prefix, 0) == 0) fs::remove(e.path(), ec);
+}
+
 AtomicFile::~AtomicFile() {
     if (fd_ < 0) return;
     ::close(fd_);

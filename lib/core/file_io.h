@@ -62,6 +62,11 @@ class FileLock {
     int fd_ = -1;
 };
 
+// Removes the temporary files that AtomicFiles for path left behind when their process was
+// killed mid-write (path + ".tmp.*"). Only for a path whose writers are serialised by a lock that
+// the caller holds, so that no live writer's file is removed.
+void remove_stale_temporaries(const std::string& path);
+
 // The whole of bytes, through an AtomicFile.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 

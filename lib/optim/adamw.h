@@ -16,6 +16,9 @@ class AdamW {
     // One update with learning rate lr; step is 1-based (for bias correction).
     void step(double lr, int64_t step);
     size_t state_bytes() const;
+    // The moment estimates, one tensor per parameter in registry order (for checkpoints).
+    const std::vector<Tensor>& first_moments() const { return m_; }
+    const std::vector<Tensor>& second_moments() const { return v_; }
 
   private:
     const ParameterStore& params_;

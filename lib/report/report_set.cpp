@@ -83,6 +83,8 @@ void read_one(ReportSet& set, const std::string& path) {
             add_speed_file(set, j, path);
         } else if (schema == "xformer-bench/slurm-job/1") {
             // a Slurm sweep's job record (DIR/slurm/job-<id>.json): bookkeeping, not a result
+        } else if (schema == "xformer-bench/evaluation/1") {
+            // `evaluate` re-scores a checkpoint next to its run's report; the run report counts
         } else {
             set.warnings.push_back(fmt::format(
                 "{}: not an xformer-bench report (schema '{}'; skipped)", path, schema));

@@ -56,6 +56,7 @@ nlohmann::json make_run_report(const RunConfig& cfg, const Task& task, const Dat
           {"forward_s", r.forward_s},
           {"backward_s", r.backward_s},
           {"optimizer_s", r.optimizer_s},
+          {"checkpoint_s", r.checkpoint_s},
           {"train_tokens_per_s", r.train_s > 0 ? double(r.train_tokens) / r.train_s : 0.0},
           {"eval_tokens_per_s", r.eval_s > 0 ? double(r.eval_tokens) / r.eval_s : 0.0}}},
         {"memory",

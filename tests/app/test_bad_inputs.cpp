@@ -14,6 +14,7 @@
 #include "support/task_fixtures.h"
 #include "tasks/formats/cifar_bin.h"
 #include "tasks/formats/png_gray.h"
+#include "train/checkpoint.h"
 
 TEST_SUITE_BEGIN("integration");
 
@@ -54,7 +55,29 @@ std::string cifar_records(int n, int label) {
     return out;
 }
 
+// Checkpoints without tensors: of the default config (fits no model), of another config, and
+// damaged copies (truncated, one bit flipped, another format version, not a checkpoint at all).
+void write_checkpoint_fixtures(const ScratchDir& d) {
+    Checkpoint c;
+    c.config = to_json(RunConfig{});
+    const std::string good = encode_checkpoint(c);
+    d.file("ckpt-empty/r.json.ckpt", good);
+    d.file("ckpt-trunc/r.json.ckpt", good.substr(0, good.size() - 5));
+    std::string flipped = good;
+    flipped[good.size() - 3] ^= 1;
+    d.file("ckpt-crc/r.json.ckpt", flipped);
+    std::string version = good;
+    version[8] = 9;
+    d.file("ckpt-version/r.json.ckpt", version);
+    d.file("ckpt-garbage/r.json.ckpt", "garbage");
+    RunConfig other;
+    other.optim.lr = 0.5;
+    c.config = to_json(other);
+    d.file("ckpt-other/r.json.ckpt", encode_checkpoint(c));
+}
+
 void write_fixtures(const ScratchDir& d) {
+    write_checkpoint_fixtures(d);
     d.file("unknown.json", R"({"model": {"layres": 2}})");
     d.file("array.json", "[1, 2]");
     d.file("syntax.json", R"({"model": {"dim": 12,}})");

@@ -23,22 +23,12 @@ namespace {
 // Starts `xformer-bench run --quiet --threads 1 --report REPORT` plus one `--set` per override in
 // a child process (stdout discarded) and returns its pid.
 pid_t start_run(const std::string& report, const std::vector<std::string>& overrides) {
-    const std::string bin = xb::test::binary_path();
-    std::vector<std::string> args = {bin, "run", "--quiet", "--threads", "1", "--report", report};
+    std::vector<std::string> args = {"run", "--quiet", "--threads", "1", "--report", report};
     for (const auto& o : overrides) {
         args.push_back("--set");
         args.push_back(o);
     }
-    pid_t pid = fork();
-    if (pid == 0) {
-        freopen("/dev/null", "w", stdout);
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        execv(bin.c_str(), argv.data());
-        _exit(127);
-    }
-    return pid;
+    return xb::test::spawn_xformer_bench(args);
 }
 
 // Overrides for a tiny ListOps model that trains "forever" (until stopped).
@@ -54,16 +44,6 @@ const std::vector<std::string> kEndless = {"task.max_len=40",
                                            "train.batch_size=8",
                                            "train.steps=100000000",
                                            "train.eval_every=100000000"};
-
-// Polls (every 20 ms, up to 60 s) until pred() holds; returns whether it did.
-template <class Pred>
-bool eventually(Pred pred) {
-    for (int i = 0; i < 3000; ++i) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-}
 
 std::string status_of(const std::string& report) {
     return xb::read_json_file(report).value("status", "");
@@ -141,7 +121,7 @@ TEST_CASE("cli: a second run on a report being written stops at its lock, exit 2
     const std::string report = dir + "/r.json";
     pid_t pid = start_run(report, kEndless);
     // The lock is taken just before the first step: the run is training once it exists.
-    REQUIRE(eventually([&] { return std::filesystem::exists(report + ".lock"); }));
+    REQUIRE(xb::test::eventually([&] { return std::filesystem::exists(report + ".lock"); }));
     std::string args = "run --quiet --threads 1 --report " + report;
     for (const auto& o : kEndless) args += " --set '" + o + "'";
     auto second = xb::test::run_xformer_bench(args);
@@ -180,14 +160,14 @@ TEST_CASE("cli: the running cell of a sweep killed with SIGKILL stops and report
             if (e.path().extension() == ".lock") return e.path().string();
         return std::string();
     };
-    REQUIRE(eventually([&] { return !lock_file().empty(); }));  // the cell is training
+    REQUIRE(xb::test::eventually([&] { return !lock_file().empty(); }));  // the cell is training
     const std::string lock = lock_file();
     const std::string report = lock.substr(0, lock.size() - 5);
     kill(sweep, SIGKILL);
     waitpid(sweep, nullptr, 0);
     // The orphaned cell got SIGTERM from the kernel (parent-death signal): it finishes its step,
     // writes its report and removes its lock.
-    CHECK(eventually([&] { return !std::filesystem::exists(lock); }));
+    CHECK(xb::test::eventually([&] { return !std::filesystem::exists(lock); }));
     CHECK(status_of(report) == "interrupted");
 }
 

@@ -228,4 +228,41 @@ TEST_CASE("sweep cli: --cell runs one cell, --status, and --slurm --dry-run skip
     CHECK(r.err.find("--partition requires --slurm") != std::string::npos);
 }
 
+TEST_CASE("sweep cli: a cell stopped mid-run resumes from its checkpoint when the sweep reruns") {
+    const std::string dir = temp_dir("sweepresume");
+    write_text(dir + "/long.json", R"({
+  "task": {"max_len": 40, "n_train": 64, "n_val": 16, "n_test": 16,
+           "options": {"min_length": 8, "max_length": 40}},
+  "model": {"layers": 1, "dim": 16, "heads": 2, "ffn_dim": 32},
+  "train": {"steps": 1500, "eval_every": 300, "batch_size": 8, "checkpoint_every": 10}
+})");
+    write_text(dir + "/sweep.json", R"({"tasks": {"listops": "long.json"}, "variants": ["full"]})");
+    const std::string out = dir + "/results";
+    auto checkpoint = [&] {
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(out, ec))
+            if (e.path().extension() == ".ckpt") return e.path().string();
+        return std::string();
+    };
+    pid_t pid = spawn_xformer_bench({"sweep", dir + "/sweep.json", "--out", out, "--threads", "1"});
+    REQUIRE(eventually([&] { return !checkpoint().empty(); }));
+    kill(pid, SIGTERM);  // the sweep passes it on: the cell saves a checkpoint and reports
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WEXITSTATUS(status) == 130);
+    const std::string ckpt = checkpoint();
+    const std::string report = ckpt.substr(0, ckpt.size() - 5);
+    REQUIRE(xb::read_json_file(report)["status"] == "interrupted");
+
+    CommandResult r =
+        run_xformer_bench("sweep " + dir + "/sweep.json --out " + out + " --threads 1");
+    CAPTURE(r.out);
+    CHECK(r.exit_code == 0);
+    const nlohmann::json j = xb::read_json_file(report);
+    CHECK(j["status"] == "completed");
+    CHECK(j["steps"] == 1500);
+    CHECK(j["resumed_from_step"].get<int64_t>() >= 10);
+    CHECK(j["resumed_from_step"].get<int64_t>() < 1500);
+}
+
 TEST_SUITE_END();

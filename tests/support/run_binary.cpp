@@ -5,10 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace xb::test {
@@ -45,6 +47,30 @@ CommandResult run_xformer_bench(const std::string& args, const std::string& env,
     r.out = read_text(dir + "/out");
     r.err = read_text(dir + "/err");
     return r;
+}
+
+pid_t spawn_xformer_bench(const std::vector<std::string>& args) {
+    const std::string bin = binary_path();
+    std::vector<std::string> words = {bin};
+    words.insert(words.end(), args.begin(), args.end());
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout)) _exit(127);
+        std::vector<char*> argv;
+        for (auto& w : words) argv.push_back(w.data());
+        argv.push_back(nullptr);
+        execv(bin.c_str(), argv.data());
+        _exit(127);
+    }
+    return pid;
+}
+
+bool eventually(const std::function<bool()>& pred) {
+    for (int i = 0; i < 3000; ++i) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
 }
 
 namespace {

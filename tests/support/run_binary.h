@@ -1,7 +1,11 @@
 // Runs the real xformer-bench binary and captures its exit code, stdout and stderr, for
 // command-line tests.
 #pragma once
+#include <sys/types.h>
+
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace xb::test {
 
@@ -20,6 +24,11 @@ struct CommandResult {
 // the same shell (e.g. "ulimit -f 1; ").
 CommandResult run_xformer_bench(const std::string& args, const std::string& env = "",
                                 const std::string& shell = "");
+// Starts the binary with these arguments (not through a shell) in a child process whose stdout
+// goes to /dev/null; returns its pid, for tests that signal or kill the child.
+pid_t spawn_xformer_bench(const std::vector<std::string>& args);
+// Polls pred() every 20 ms for up to 60 s until it holds; returns whether it did.
+bool eventually(const std::function<bool()>& pred);
 // A fresh empty temporary directory for one test, removed when the test binary exits.
 std::string temp_dir(const std::string& name);
 // Writes text to path.
