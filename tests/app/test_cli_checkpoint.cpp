@@ -15,6 +15,8 @@
 namespace fs = std::filesystem;
 using xb::test::run_xformer_bench;
 
+TEST_SUITE_BEGIN("integration");
+
 namespace {
 
 // A tiny ListOps run with dropout, checkpointed every 10 steps.
@@ -138,3 +140,5 @@ TEST_CASE("cli: evaluate re-scores a checkpoint's best and final weights as the 
     CHECK(r.exit_code == 0);
     CHECK(r.err.empty());
 }
+
+TEST_SUITE_END();

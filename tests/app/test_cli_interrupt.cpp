@@ -68,7 +68,7 @@ TEST_CASE("cli: SIGINT writes an interrupted report and exits 130") {
                  "task.max_len=40", "task.options={\"min_length\":8,\"max_length\":40}",
                  "model.dim=16", "model.layers=1", "train.batch_size=4"});
     // The report's lock file announces that training has begun (it is taken before step 1).
-    REQUIRE(eventually([&] { return std::filesystem::exists(report + ".lock"); }));
+    REQUIRE(xb::test::eventually([&] { return std::filesystem::exists(report + ".lock"); }));
     kill(pid, SIGINT);
     int status = 0;
     waitpid(pid, &status, 0);
@@ -92,7 +92,7 @@ TEST_CASE("cli: a second SIGINT ends the run at once, even during data generatio
         report, {"task.name=\"pathfinder\"", "task.max_len=1024", "task.n_train=1000000"});
     // Once the child catches SIGINT (its handler is installed first thing in `run`), the first
     // SIGINT only asks it to stop after the current step, which is far away.
-    REQUIRE(eventually([&] { return catches(pid, SIGINT); }));
+    REQUIRE(xb::test::eventually([&] { return catches(pid, SIGINT); }));
     kill(pid, SIGINT);
     const auto start = std::chrono::steady_clock::now();
     // Then SIGINT every 20 ms until the child ends (two sent before the first is handled merge

@@ -44,8 +44,10 @@ TEST_CASE("cli: --max-memory refuses a configuration whose estimate exceeds it")
 
 TEST_CASE("cli: an allocation the pool refuses names the estimate") {
     const std::string dir = temp_dir("poolmem");
-    CommandResult r = run_xformer_bench("run" + kSmallTask + " --quiet --out " + dir + "/results",
-                                        "XB_MAX_MEMORY=100000");
+    // A batch no larger than the training split: no warning line beside the error.
+    CommandResult r = run_xformer_bench(
+        "run --set train.batch_size=8" + kSmallTask + " --quiet --out " + dir + "/results",
+        "XB_MAX_MEMORY=100000");
     CHECK(r.exit_code == 2);
     CHECK(count_lines(r.err) == 1);
     CAPTURE(r.err);

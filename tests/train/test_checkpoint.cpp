@@ -13,6 +13,8 @@
 
 using namespace xb;
 
+TEST_SUITE_BEGIN("integration");
+
 namespace {
 
 // Dropout on, several epochs (8 steps each), checkpoints out of step with validation.
@@ -136,3 +138,5 @@ TEST_CASE("checkpoint: configs differ in the keys that change results, checkpoin
     CHECK(keys == std::vector<std::string>{"model.attention.options.window", "optim.lr"});
     CHECK(differing_config_keys(to_json(a), to_json(a)).empty());
 }
+
+TEST_SUITE_END();
