@@ -190,7 +190,10 @@ run=("$bin" run --config "$work/mpi/tiny.json" --threads 1 --quiet)
 "${mpi[@]}" -np 2 "${run[@]}" --report "$work/mpi/np2b.json" >/dev/null
 lines=$("${mpi[@]}" -np 2 "${run[@]}" --out "$work/mpi/two" | wc -l)
 [ "$lines" -eq 1 ] || fail "2 ranks printed $lines summary lines (rank 0 alone prints)"
-[ "$(ls "$work/mpi/two" | wc -l)" -eq 1 ] || fail "2 ranks left $(ls "$work/mpi/two") (rank 0 alone writes one report)"
+# Rank 0 alone writes: the report and its checkpoint, nothing else (no per-rank files).
+left=$(ls "$work/mpi/two" | paste -sd' ')
+[ "$left" = "listops__full__seed1.json listops__full__seed1.json.ckpt" ] ||
+    fail "2 ranks left $left (rank 0 alone writes the report and its checkpoint)"
 python3 - "$work/mpi" <<'PY' || fail "data-parallel checks (above)"
 import json, sys
 d = sys.argv[1]
