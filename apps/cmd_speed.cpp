@@ -3,6 +3,7 @@
 // runs in a fresh child process (this binary, hidden option --child), so peak RSS and peak
 // tensor bytes belong to that measurement alone.
 #include <fmt/format.h>
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -179,6 +180,18 @@ int speed_command(const SpeedOptions& o) {
             }
         records.push_back(j);
     }
+    // The embedded config says what was measured: the baseline variant, the --batch and the
+    // longest length (each record has its own variant and length); `measured` lists the rest.
+    RunConfig measured_config = base;
+    measured_config.train.batch_size = o.batch;
+    measured_config.task.max_len = *std::max_element(lengths.begin(), lengths.end());
+    const nlohmann::json measured = {{"variants", variants},
+                                     {"lengths", lengths},
+                                     {"batch", o.batch},
+                                     {"steps", o.steps},
+                                     {"warmup", o.warmup},
+                                     {"threads", env.value("threads", 0)},
+                                     {"simd", env.value("simd", "")}};
     std::time_t now = std::time(nullptr);
     char stamp[32];
     std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
@@ -190,7 +203,8 @@ int speed_command(const SpeedOptions& o) {
                              {"baseline", variants[0]},
                              {"isolation", mpi ? "in-process per rank (MPI data parallel)"
                                                : "one child process per (variant, length)"},
-                             {"config", to_json(base)},
+                             {"config", to_json(measured_config)},
+                             {"measured", measured},
                              {"records", records},
                              {"environment", env}});
     fmt::print("wrote {}\n", path);

@@ -17,6 +17,7 @@ TradeoffData tradeoff_data(const ReportSet& set) {
     std::map<std::string, std::string> variant_of;
     for (const auto& r : set.runs) variant_of.emplace(r.label, r.variant);
 
+    require_one_speed_setup(set);
     int length = 0;  // the longest length measured for the most variants
     std::map<int, std::map<std::string, const SpeedRecord*>> by_length;
     for (const auto& s : set.speeds) by_length[s.length][s.variant] = &s;
@@ -66,6 +67,7 @@ std::vector<ScalingSeries> scaling_data(const ReportSet& set, std::string* sourc
     std::map<std::string, std::map<int, std::tuple<double, double, int>>> acc;
     std::map<std::string, std::string> variant_of;
     if (!set.speeds.empty()) {
+        require_one_speed_setup(set);
         for (const auto& s : set.speeds) {  // newest file wins
             acc[s.variant][s.length] = {s.median_step_s, s.peak_tensor_bytes, 1};
             variant_of.emplace(s.variant, s.variant);

@@ -1,6 +1,8 @@
 // Reading run reports and speed files; see report_set.h.
 #include "report/report_set.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -45,7 +47,18 @@ RunRecord run_record(const nlohmann::json& j, const std::string& path) {
     return r;
 }
 
+// A JSON value as plain text: strings without quotes, a missing value as "?".
+std::string plain(const nlohmann::json& object, const char* key) {
+    if (!object.is_object() || !object.contains(key)) return "?";
+    const nlohmann::json& v = object.at(key);
+    return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
 void add_speed_file(ReportSet& set, const nlohmann::json& j, const std::string& path) {
+    const nlohmann::json config = j.value("config", nlohmann::json::object());
+    const nlohmann::json model =
+        config.is_object() ? config.value("model", nlohmann::json()) : nlohmann::json();
+    const nlohmann::json env = j.value("environment", nlohmann::json::object());
     std::vector<SpeedRecord> records;
     for (const auto& x : j.at("records")) {
         SpeedRecord s;
@@ -53,6 +66,10 @@ void add_speed_file(ReportSet& set, const nlohmann::json& j, const std::string& 
         s.variant = x.at("variant").get<std::string>();
         s.length = x.at("length").get<int>();
         s.batch = x.value("batch", 0);
+        s.setup = fmt::format("{} layers of width {} ({} heads, FFN {}), batch {}, {} threads, {}",
+                              plain(model, "layers"), plain(model, "dim"), plain(model, "heads"),
+                              plain(model, "ffn_dim"), s.batch, plain(env, "threads"),
+                              plain(env, "simd"));
         s.median_step_s = x.at("median_step_s").get<double>();
         s.steps_per_s = s.median_step_s > 0 ? 1.0 / s.median_step_s : 0.0;
         s.tokens_per_s = x.value("tokens_per_s", 0.0);
@@ -125,6 +142,15 @@ int variant_rank(const std::string& variant) {
     for (size_t i = 0; i < reg.size(); ++i)
         if (variant == reg[i].name) return int(i);
     return int(reg.size());
+}
+
+void require_one_speed_setup(const ReportSet& set) {
+    for (const auto& s : set.speeds)
+        if (s.setup != set.speeds.front().setup)
+            throw DataError(fmt::format(
+                "compare: the speed files measure two setups, '{}' ({}) and '{}' ({}); compare one "
+                "setup at a time (its files or directory)",
+                set.speeds.front().setup, set.speeds.front().path, s.setup, s.path));
 }
 
 }  // namespace xb

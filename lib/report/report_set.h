@@ -25,6 +25,9 @@ struct RunRecord {
 
 struct SpeedRecord {
     std::string path, variant;
+    // What was measured besides variant and length: the model's shape, the batch, the thread
+    // count and the SIMD target. Speeds of two setups are never put in one table.
+    std::string setup;
     int length = 0, batch = 0;
     double steps_per_s = 0, tokens_per_s = 0, median_step_s = 0;
     double peak_tensor_bytes = 0, peak_rss_bytes = 0;
@@ -40,6 +43,10 @@ struct ReportSet {
 // Paths may be files or directories; a missing path is an IoError. Files inside directories
 // are read when their name ends in .json; a file named explicitly is always read.
 ReportSet load_reports(const std::vector<std::string>& paths);
+
+// Throws DataError naming two setups and their files when the speed records were measured with
+// more than one setup (SpeedRecord::setup): tables and plots show one setup at a time.
+void require_one_speed_setup(const ReportSet& set);
 
 // Variant registry position (unknown names after all known ones), for a stable row order.
 int variant_rank(const std::string& variant);

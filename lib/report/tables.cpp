@@ -144,6 +144,9 @@ Table efficiency_table(const ReportSet& set, const std::string& baseline) {
     std::map<std::pair<std::string, int>, std::pair<std::vector<double>, std::vector<double>>> data;
     std::map<std::string, std::string> variant_of;
     if (!set.speeds.empty()) {
+        // One measured setup per table: a variant's steps/s means nothing beside another
+        // variant's measured with another batch, model, thread count or instruction set.
+        require_one_speed_setup(set);
         std::map<std::pair<std::string, int>, const SpeedRecord*> newest;
         for (const auto& s : set.speeds) newest[{s.variant, s.length}] = &s;
         for (const auto& [key, s] : newest) {
@@ -151,7 +154,8 @@ Table efficiency_table(const ReportSet& set, const std::string& baseline) {
             variant_of.emplace(s->variant, s->variant);
         }
         t.title = "Training speed (steps/s) and peak tensor memory (MiB) by sequence length";
-        t.notes.push_back("From `xformer-bench speed` files (random tokens, fixed batch).");
+        t.notes.push_back(fmt::format("From `xformer-bench speed` files (random tokens): {}.",
+                                      set.speeds.front().setup));
     } else {
         for (const auto& r : set.runs) {
             if (r.steps_per_s <= 0) continue;

@@ -77,6 +77,17 @@ TEST_CASE("cli: speed writes one JSON file with a record per variant and length"
     CHECK(j["baseline"] == "full");
     CHECK(j["config"]["model"]["dim"] == 16);
     CHECK(j["environment"]["threads"] == 1);
+    // The embedded config and `measured` describe what ran, not the config file's defaults.
+    CHECK(j["config"]["train"]["batch_size"] == 2);
+    CHECK(j["config"]["task"]["max_len"] == 48);
+    CHECK(j["config"]["model"]["attention"]["variant"] == "full");
+    CHECK(j["measured"]["variants"] == nlohmann::json({"full", "linear"}));
+    CHECK(j["measured"]["lengths"] == nlohmann::json({32, 48}));
+    CHECK(j["measured"]["batch"] == 2);
+    CHECK(j["measured"]["steps"] == 2);
+    CHECK(j["measured"]["warmup"] == 0);
+    CHECK(j["measured"]["threads"] == 1);
+    CHECK(j["measured"]["simd"] == j["environment"]["simd"]);
     const std::vector<std::pair<std::string, int>> expected = {
         {"full", 32}, {"full", 48}, {"linear", 32}, {"linear", 48}};
     REQUIRE(j["records"].size() == expected.size());

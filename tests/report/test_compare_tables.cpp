@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "core/errors.h"
+#include "report/plot_data.h"
 #include "report/report_set.h"
 #include "report/table_format.h"
 #include "report/tables.h"
@@ -140,6 +141,35 @@ TEST_CASE("compare: efficiency table from speed files with ratios to the baselin
     CHECK(*u.rows[1].cells[1].value == doctest::Approx(5.0));
     CHECK_FALSE(u.rows[1].cells[1].ratio.has_value());
     CHECK(contains(table_markdown(u), "No ratios: the baseline 'bigbird'"));
+}
+
+TEST_CASE("compare: speed files of two measured setups are refused, naming both") {
+    std::string dir = temp_dir("effsetup");
+    const double mib = 1 << 20;
+    const nlohmann::json avx512 = {{"cpu", "Fixture CPU"}, {"threads", 2}, {"simd", "avx512"}};
+    const std::string a =
+        write_fixture_speed(dir + "/a.json", {{"full", 512, 0.1, 1 * mib}}, avx512);
+    // The same setup again: one table, whose note names the setup.
+    write_fixture_speed(dir + "/b.json", {{"linear", 512, 0.05, 1 * mib}}, avx512);
+    Table t = efficiency_table(load_reports({dir}), "full");
+    CHECK(t.rows.size() == 2);
+    const std::string md = table_markdown(t);
+    CAPTURE(md);
+    CHECK(contains(md, "batch 8, 2 threads, avx512"));
+    // Another instruction set: no table, one error naming both setups and files.
+    const nlohmann::json avx2 = {{"cpu", "Fixture CPU"}, {"threads", 2}, {"simd", "avx2"}};
+    const std::string c = write_fixture_speed(dir + "/c.json", {{"full", 512, 0.2, 1 * mib}}, avx2);
+    try {
+        efficiency_table(load_reports({dir}), "full");
+        FAIL("mixed setups were accepted");
+    } catch (const DataError& e) {
+        const std::string msg = e.what();
+        CAPTURE(msg);
+        CHECK(contains(msg, "avx512' (" + a + ")"));
+        CHECK(contains(msg, "avx2' (" + c + ")"));
+        CHECK(msg.find('\n') == std::string::npos);
+    }
+    CHECK_THROWS_AS(tradeoff_data(load_reports({dir})), DataError);
 }
 
 TEST_CASE("compare: efficiency table from run reports when there are no speed files") {

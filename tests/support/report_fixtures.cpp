@@ -33,7 +33,8 @@ std::string write_fixture_run(const std::string& dir, const FixtureRun& r) {
     return path;
 }
 
-std::string write_fixture_speed(const std::string& path, const std::vector<FixtureSpeed>& recs) {
+std::string write_fixture_speed(const std::string& path, const std::vector<FixtureSpeed>& recs,
+                                const nlohmann::json& environment) {
     nlohmann::json records = nlohmann::json::array();
     for (const auto& s : recs)
         records.push_back({{"variant", s.variant},
@@ -47,7 +48,7 @@ std::string write_fixture_speed(const std::string& path, const std::vector<Fixtu
                                      {"baseline", recs.empty() ? "" : recs[0].variant},
                                      {"records", records},
                                      {"config", nlohmann::json::object()},
-                                     {"environment", {{"cpu", "Fixture CPU"}}}})
+                                     {"environment", environment}})
                          .dump(2));
     return path;
 }

@@ -26,7 +26,9 @@ struct FixtureSpeed {
     double median_step_s, peak_tensor_bytes;
 };
 // A speed file ("xformer-bench/speed/1") with these records.
-std::string write_fixture_speed(const std::string& path, const std::vector<FixtureSpeed>& records);
+// `environment` is written as the file's environment (the measured setup's threads and simd).
+std::string write_fixture_speed(const std::string& path, const std::vector<FixtureSpeed>& records,
+                                const nlohmann::json& environment = {{"cpu", "Fixture CPU"}});
 
 // Empty when text is well-formed XML (balanced, matching tags, quoted attributes, known
 // entities); otherwise what is wrong and where.
