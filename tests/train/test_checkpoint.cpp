@@ -63,9 +63,10 @@ TEST_CASE("checkpoint: a run resumed from any of its checkpoints ends as the uni
     for (int64_t step : {7, 14, 21, 28, 30}) CHECK(saved.count(step) == 1);
     // Without checkpoints (the default trainer call) the results are the same.
     check_same_results(whole, train_and_evaluate(f.cfg, *f.task, f.data));
-    for (const auto& [step, bytes] : saved) {
-        CAPTURE(step);
-        Checkpoint c = decode_checkpoint(bytes, "mem.ckpt");
+    for (const auto& entry : saved) {
+        const int64_t step = entry.first;  // not a structured binding: clang's CAPTURE cannot
+        CAPTURE(step);                     // refer to one from its lambda
+        Checkpoint c = decode_checkpoint(entry.second, "mem.ckpt");
         CHECK(c.progress.status == (step == 30 ? "completed" : "running"));
         TrainHooks resume;
         resume.resume = &c;
