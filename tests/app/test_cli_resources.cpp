@@ -61,8 +61,11 @@ TEST_CASE("cli: libgomp gets a bounded spin unless the user set a wait policy") 
     const std::string clean = "-u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=verbose";
     CommandResult d = run_xformer_bench("list variants", clean);
     CHECK(d.exit_code == 0);
-    // The policy is libgomp's (GCC builds); a binary on another OpenMP runtime alone (LLVM's
-    // libomp) has no such setting to check.
+    // The policy is libgomp's (GCC builds). A clang build runs on LLVM's libomp and is not
+    // restarted (apps/openmp_wait.cpp); libomp's own display of GOMP_SPINCOUNT is not ours.
+#if defined(__clang__)
+    return;
+#endif
     if (d.err.find("GOMP_SPINCOUNT") == std::string::npos) return;
     CHECK(d.err.find("GOMP_SPINCOUNT = '10000'") != std::string::npos);
     CommandResult own = run_xformer_bench("list variants", clean + " GOMP_SPINCOUNT=777");
