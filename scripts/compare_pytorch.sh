@@ -3,24 +3,28 @@
 # (configs/speed/core.json) and then scripts/pytorch_speed.py with the same variants, lengths,
 # steps and threads, one after the other (never concurrently), each measurement in a process of
 # its own, and prints one Markdown table: step time, speed-up, peak RSS and RSS ratio per
-# (variant, T). JSON: DIR/ours/speed_*.json (the newest is used) and DIR/pytorch.json.
+# (variant, T). JSON: DIR/ours/speed_*.json (the newest by its timestamped name is used) and
+# DIR/pytorch.json. --table-from DIR prints the table of an earlier invocation again, from those
+# files alone (scripts/docs_tables.py regenerates the documented tables that way).
 # Environment variables pass through; XB_SIMD=avx2 (etc.) forces our SIMD target and the peer's
 # (ATEN_CPU_CAPABILITY, OPENBLAS_CORETYPE) alike. Needs ./scripts/build.sh and python3-torch.
 #
 #   scripts/compare_pytorch.sh --variants full,longformer,bigbird --lengths 1024,2048 --steps 3
 #   XB_SIMD=avx2 scripts/compare_pytorch.sh --variants linear --lengths 4096 --out /tmp/cmp
+#   scripts/compare_pytorch.sh --table-from /tmp/cmp
 #
 # Options (defaults): --variants full,linear  --lengths 1024,2048,4096  --steps 3  --threads 2
 #                     --out results/compare-pytorch
 set -euo pipefail
 
-usage() { sed -n '2,13s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,17s/^# \{0,1\}//p' "$0"; }
 
 variants=full,linear
 lengths=1024,2048,4096
 steps=3
 threads=2
 out=results/compare-pytorch
+table_from=
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --variants | --lengths | --steps | --threads | --out)
@@ -33,6 +37,11 @@ while [[ $# -gt 0 ]]; do
             declare "${opt#--}=${1#*=}"
             shift
             ;;
+        --table-from)
+            [[ $# -ge 2 ]] || { echo "$1: missing value" >&2; exit 2; }
+            table_from=$2
+            shift 2
+            ;;
         -h | --help) usage; exit 0 ;;
         *) echo "unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -40,8 +49,17 @@ done
 
 # --out relative to the caller's directory; everything else from the repository root.
 [[ $out == /* ]] || out=$PWD/$out
-cd "$(dirname "$0")/.."
 python=/usr/bin/python3
+here=$(cd "$(dirname "$0")" && pwd)
+print_table() {
+    "$python" "$here/compare_pytorch_table.py" "$1/ours" "$1/pytorch.json"
+}
+if [[ -n $table_from ]]; then
+    [[ -d $table_from ]] || { echo "--table-from: '$table_from' is not a directory" >&2; exit 2; }
+    print_table "$table_from"
+    exit
+fi
+cd "$(dirname "$0")/.."
 bin=./build/xformer-bench
 
 if [[ ! -x $bin ]]; then
@@ -75,37 +93,4 @@ env "${peer_env[@]}" "$python" scripts/pytorch_speed.py --variants "$variants" -
     --threads "$threads" --json "$out/pytorch.json"
 echo
 
-"$python" - "$out/ours" "$out/pytorch.json" <<'EOF'
-import glob
-import json
-import os
-import sys
-
-ours_dir, pytorch_path = sys.argv[1:]
-files = glob.glob(os.path.join(ours_dir, "speed_*.json"))
-if not files:
-    sys.exit(f"no speed_*.json in {ours_dir}")
-with open(max(files, key=os.path.getmtime)) as f:
-    ours = json.load(f)
-with open(pytorch_path) as f:
-    theirs = json.load(f)
-env, tenv = ours["environment"], theirs["environment"]
-cpu = env["cpu"] if env["cpu"] == tenv["cpu"] else f"{env['cpu']} (PyTorch: {tenv['cpu']})"
-print(f"CPU: {cpu}; ours: SIMD {env['simd']}, {env['threads']} threads; "
-      f"PyTorch {tenv['torch']}, {tenv['threads']} threads, BLAS: {tenv['blas']}")
-print()
-gb = lambda r: r["peak_rss_bytes"] / 2**30
-by_key = {(r["variant"], r["length"]): r for r in theirs["records"]}
-print("| variant | T | ours s | PyTorch s | speedup | ours peak RSS GB | PyTorch peak RSS GB "
-      "| RSS ratio |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for r in ours["records"]:
-    t = by_key.get((r["variant"], r["length"]))
-    if t is None:
-        print(f"| {r['variant']} | {r['length']} | {r['median_step_s']:.3f} | – | – "
-              f"| {gb(r):.3f} | – | – |")
-        continue
-    print(f"| {r['variant']} | {r['length']} | {r['median_step_s']:.3f} "
-          f"| {t['median_step_s']:.3f} | {t['median_step_s'] / r['median_step_s']:.1f}× "
-          f"| {gb(r):.3f} | {gb(t):.3f} | {gb(t) / gb(r):.1f}× |")
-EOF
+print_table "$out"

@@ -70,7 +70,9 @@ std::string html_escape(const std::string& text) {
 }
 
 std::string table_markdown(const Table& t) {
-    std::string out = fmt::format("### {}\n\n| variant |", t.title);
+    std::string out = fmt::format("### {}\n\n", t.title);
+    if (!t.measured_on.empty()) out += fmt::format("Measured on {}.\n\n", t.measured_on);
+    out += "| variant |";
     std::string rule = "|---|";
     for (const auto& c : t.columns) {
         out += fmt::format(" {} |", c.name);
@@ -118,6 +120,7 @@ std::string table_csv(const Table& t) {
 
 std::string table_latex(const Table& t) {
     std::string out = "% " + t.title + " (xformer-bench compare)\n";
+    if (!t.measured_on.empty()) out += "% Measured on " + t.measured_on + ".\n";
     out += "% requires \\usepackage{booktabs}\n\\begin{tabular}{l" +
            std::string(t.columns.size(), 'r') + "}\n\\toprule\nVariant";
     for (const auto& c : t.columns) out += " & " + latex_escape(c.name);
@@ -156,11 +159,8 @@ nlohmann::json table_json(const Table& t) {
     }
     nlohmann::json columns = nlohmann::json::array();
     for (const auto& c : t.columns) columns.push_back(c.name);
-    return {{"table", t.kind},
-            {"title", t.title},
-            {"columns", columns},
-            {"rows", rows},
-            {"notes", t.notes}};
+    return {{"table", t.kind},    {"title", t.title}, {"measured_on", t.measured_on},
+            {"columns", columns}, {"rows", rows},     {"notes", t.notes}};
 }
 
 std::string table_html(const Table& t) {
@@ -182,6 +182,8 @@ std::string table_html(const Table& t) {
         out += "</tr>\n";
     }
     out += "</tbody>\n</table>\n";
+    if (!t.measured_on.empty())
+        out += "<p class=\"note\">Measured on " + html_escape(t.measured_on) + ".</p>\n";
     for (const auto& n : t.notes) out += "<p class=\"note\">" + html_escape(n) + "</p>\n";
     return out;
 }

@@ -62,6 +62,24 @@ std::vector<std::string> ordered_labels(const std::map<std::string, std::string>
 
 }  // namespace
 
+std::string measured_on(const std::vector<nlohmann::json>& environments) {
+    std::map<std::string, int> count;
+    for (const auto& env : environments) {
+        auto field = [&](const char* key) {
+            return env.is_object() && env.contains(key) && env[key].is_string()
+                       ? env[key].get<std::string>()
+                       : std::string("unknown");
+        };
+        ++count[fmt::format("{}, SIMD {}", field("cpu"), field("simd"))];
+    }
+    if (count.size() == 1) return count.begin()->first;
+    std::string out;
+    for (const auto& [where, n] : count)
+        out +=
+            fmt::format("{}{} ({} file{})", out.empty() ? "" : "; ", where, n, n == 1 ? "" : "s");
+    return out;
+}
+
 std::vector<std::string> ordered_tasks(const std::vector<std::string>& tasks) {
     std::set<std::string> unique(tasks.begin(), tasks.end());
     std::vector<std::string> out;
@@ -77,6 +95,9 @@ Table accuracy_table(const ReportSet& set) {
     t.title = "Test accuracy (%)";
     std::map<std::string, std::string> variant_of;
     std::vector<std::string> task_names;
+    std::vector<nlohmann::json> environments;
+    for (const auto& r : set.runs) environments.push_back(r.environment);
+    t.measured_on = measured_on(environments);
     for (const auto& r : set.runs) {
         variant_of.emplace(r.label, r.variant);
         task_names.push_back(r.task);
@@ -154,6 +175,10 @@ Table efficiency_table(const ReportSet& set, const std::string& baseline) {
             variant_of.emplace(s->variant, s->variant);
         }
         t.title = "Training speed (steps/s) and peak tensor memory (MiB) by sequence length";
+        std::vector<nlohmann::json> environments;
+        for (const auto& f : set.speed_files)
+            environments.push_back(f.value("environment", nlohmann::json()));
+        t.measured_on = measured_on(environments);
         t.notes.push_back(fmt::format("From `xformer-bench speed` files (random tokens): {}.",
                                       set.speeds.front().setup));
     } else {
@@ -165,6 +190,10 @@ Table efficiency_table(const ReportSet& set, const std::string& baseline) {
             variant_of.emplace(r.label, r.variant);
         }
         t.title = "Training speed (steps/s) and peak tensor memory (MiB) by task length";
+        std::vector<nlohmann::json> environments;
+        for (const auto& r : set.runs)
+            if (r.steps_per_s > 0) environments.push_back(r.environment);
+        t.measured_on = measured_on(environments);
         t.notes.push_back("From run reports: mean training step time and peak tensor memory.");
     }
     std::set<int> lengths;

@@ -33,10 +33,16 @@ struct TableRow {
 struct Table {
     std::string kind;  // accuracy | efficiency
     std::string title;
+    std::string measured_on;  // "CPU, SIMD target" of the files it was built from (see below)
     std::vector<TableColumn> columns;
     std::vector<TableRow> rows;
     std::vector<std::string> notes;  // footnotes: units, sources, what the average covers
 };
+
+// Where the table's files were measured: "<cpu>, SIMD <simd>" from their environment blocks,
+// with the number of files of each when they differ ("A, SIMD avx2 (3 files); B, SIMD avx512 (1
+// file)"), so a table never hides that it mixes machines or instruction sets.
+std::string measured_on(const std::vector<nlohmann::json>& environments);
 
 // LRA task order first, then other task names alphabetically.
 std::vector<std::string> ordered_tasks(const std::vector<std::string>& tasks);

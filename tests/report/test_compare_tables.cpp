@@ -100,6 +100,28 @@ TEST_CASE("compare: accuracy table with mean ± std, missing and failed cells, a
     CHECK(linear["text"]["status"] == "failed");
 }
 
+TEST_CASE("compare: tables say on which CPU and SIMD target their files were measured") {
+    const nlohmann::json a = {{"cpu", "CPU A"}, {"simd", "avx2"}};
+    const nlohmann::json b = {{"cpu", "CPU B"}, {"simd", "avx512"}};
+    CHECK(measured_on({a, a}) == "CPU A, SIMD avx2");
+    CHECK(measured_on({b, a, a}) == "CPU A, SIMD avx2 (2 files); CPU B, SIMD avx512 (1 file)");
+    CHECK(measured_on({nlohmann::json::object(), a}) ==
+          "CPU A, SIMD avx2 (1 file); unknown, SIMD unknown (1 file)");
+
+    const Table t = accuracy_table(load_reports({accuracy_fixtures()}));
+    CHECK(t.measured_on == "Fixture CPU, SIMD unknown");
+    CHECK(contains(table_markdown(t),
+                   "### Test accuracy (%)\n\nMeasured on Fixture CPU, SIMD "
+                   "unknown.\n\n| variant |"));
+    CHECK(contains(table_latex(t), "% Measured on Fixture CPU, SIMD unknown.\n"));
+    CHECK(table_json(t)["measured_on"] == "Fixture CPU, SIMD unknown");
+
+    std::string dir = temp_dir("measured-on");
+    write_fixture_speed(dir + "/speed_a.json", {{"full", 512, 0.1, 1 << 20}},
+                        {{"cpu", "CPU B"}, {"simd", "avx512"}});
+    CHECK(efficiency_table(load_reports({dir}), "full").measured_on == "CPU B, SIMD avx512");
+}
+
 TEST_CASE("compare: the average leaves out tasks no variant has a result for") {
     std::string dir = temp_dir("avg");
     FixtureRun r;
