@@ -1,5 +1,6 @@
 // The run-time SIMD target: XB_SIMD is honoured by the kernels' dispatch, reported, and checked.
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <set>
@@ -37,8 +38,13 @@ TEST_CASE("simd: XB_SIMD with an unknown or unsupported target is a one-line err
                                     "XB_SIMD=sse4");
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("simd: sse4") != std::string::npos);  // the speed table names what ran
-    CHECK(xb::test::read_text(dir + "/kernel_full_attention.json").find("\"simd\": \"sse4\"") !=
-          std::string::npos);
+    const std::string text = xb::test::read_text(dir + "/kernel_full_attention.json");
+    CHECK(text.find("\"simd\": \"sse4\"") != std::string::npos);
+    // Each length has the sgemm peak measured next to it, and the row's share of it.
+    const nlohmann::json kernel = nlohmann::json::parse(text);
+    REQUIRE(kernel["records"].size() == 1);
+    CHECK(kernel["records"][0]["sgemm_gflops"].get<double>() > 0);
+    CHECK(r.out.find("of_peak") != std::string::npos);
 }
 
 TEST_SUITE_END();
