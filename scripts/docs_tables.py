@@ -19,6 +19,7 @@ are allowed: `./build/xformer-bench compare ...` and `scripts/compare_pytorch.sh
     scripts/docs_tables.py                 # check (exit 1 and a diff when a table is stale)
     scripts/docs_tables.py --update        # rewrite the tables from the result files
     scripts/docs_tables.py --binary PATH   # the xformer-bench to run (default build/xformer-bench)
+    scripts/docs_tables.py docs/accuracy.md   # only these files
 """
 import argparse
 import difflib
@@ -55,11 +56,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--update", action="store_true", help="rewrite stale tables")
     parser.add_argument("--binary", default=os.path.join(ROOT, "build", "xformer-bench"))
+    parser.add_argument("files", nargs="*", help="Markdown files (default: README.md, docs/*.md)")
     args = parser.parse_args()
     if not os.access(args.binary, os.X_OK):
         sys.exit(f"{args.binary} not found: run ./scripts/build.sh first")
 
-    files = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    files = [os.path.abspath(f) for f in args.files] or (
+        [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md"))))
     blocks = stale = 0
     for path in files:
         with open(path) as f:
