@@ -14,7 +14,8 @@ A generated table sits between two HTML comments that Markdown does not render:
 The command is re-run from the repository root on the result files committed under results/;
 the text between the markers must be the command (shown, so every table is headed by it) and
 its output. Only commands that read result files
-are allowed: `./build/xformer-bench compare ...` and `scripts/compare_pytorch.sh --table-from DIR`.
+are allowed: `./build/xformer-bench compare ...`, `scripts/compare_pytorch.sh --table-from DIR` and
+`scripts/speed_tables.py ...`.
 
     scripts/docs_tables.py                 # check (exit 1 and a diff when a table is stale)
     scripts/docs_tables.py --update        # rewrite the tables from the result files
@@ -41,6 +42,8 @@ def command_argv(cmd, binary, where):
         return [binary] + argv[1:]
     if argv[:2] == ["scripts/compare_pytorch.sh", "--table-from"] and len(argv) == 3:
         return [os.path.join(ROOT, argv[0])] + argv[1:]
+    if argv[:1] == ["scripts/speed_tables.py"]:
+        return [sys.executable, os.path.join(ROOT, argv[0])] + argv[1:]
     sys.exit(f"{where}: not a command that reads result files: {cmd}")
 
 

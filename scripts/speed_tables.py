@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Tables derived from committed speed files, for docs/performance.md (scripts/docs_tables.py
+re-runs them to check the docs):
+
+    scripts/speed_tables.py kernel DIR [DIR ...]
+        the fused kernel's GFLOP/s against the sgemm timed next to it, from each
+        DIR/kernel_full_attention.json (`xformer-bench speed --kernel --out DIR`)
+    scripts/speed_tables.py isa-standing DIR_FAST DIR_SLOW [--without V1,V2,...]
+        per variant and length, the slow-down from the speed file in DIR_FAST to the one in
+        DIR_SLOW (e.g. avx512 -> avx2), and how far that moves the ratio of the worst pair of
+        variants (LRA Table 2 standing across instruction sets); --without adds the worst pair
+        among the other variants
+"""
+import glob
+import json
+import os
+import sys
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        sys.exit(f"{path}: {e}")
+
+
+def newest_speed_file(directory):
+    files = sorted(glob.glob(os.path.join(directory, "speed_*.json")))
+    if not files:
+        sys.exit(f"no speed_*.json in {directory}")
+    return load(files[-1])
+
+
+def kernel(dirs):
+    print("| target | T | kernel GFLOP/s | sgemm GFLOP/s | share of sgemm |")
+    print("|---|---:|---:|---:|---:|")
+    for d in dirs:
+        doc = load(os.path.join(d, "kernel_full_attention.json"))
+        simd = doc["environment"]["simd"]
+        for r in doc["records"]:
+            peak = r.get("sgemm_gflops", doc["sgemm_gflops"])
+            print(f"| {simd} | {r['length']} | {r['total_gflops']:.0f} | {peak:.0f} "
+                  f"| {100 * r['total_gflops'] / peak:.0f}% |")
+
+
+def worst_pair(factor, variants, t):
+    at = {v: factor[(v, t)] for v in variants if (v, t) in factor}
+    hi, lo = max(at, key=at.get), min(at, key=at.get)
+    return f"{at[hi] / at[lo]:.2f}× ({hi} / {lo})"
+
+
+def isa_standing(fast_dir, slow_dir, without):
+    fast, slow = newest_speed_file(fast_dir), newest_speed_file(slow_dir)
+    step = lambda doc: {(r["variant"], r["length"]): r["median_step_s"] for r in doc["records"]}
+    a, b = step(fast), step(slow)
+    keys = [k for k in a if k in b]
+    variants = list(dict.fromkeys(v for v, _ in keys))
+    lengths = sorted({t for _, t in keys})
+    fa, fb = fast["environment"]["simd"], slow["environment"]["simd"]
+    print(f"Slow-down factor = step s on {fb} / step s on {fa}; worst pair = largest factor / "
+          "smallest factor among the variants measured on both.")
+    print()
+    print("| variant | " + " | ".join(f"T = {t}" for t in lengths) + " |")
+    print("|---|" + "---:|" * len(lengths))
+    factor = {k: b[k] / a[k] for k in keys}
+    for v in variants:
+        cells = [f"{factor[(v, t)]:.2f}" if (v, t) in factor else "–" for t in lengths]
+        print(f"| {v} | " + " | ".join(cells) + " |")
+    print("| **worst pair** | " + " | ".join(worst_pair(factor, variants, t) for t in lengths) +
+          " |")
+    if without:
+        rest = [v for v in variants if v not in without]
+        print(f"| **worst pair without {', '.join(without)}** | " +
+              " | ".join(worst_pair(factor, rest, t) for t in lengths) + " |")
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) >= 2 and args[0] == "kernel":
+        kernel(args[1:])
+    elif len(args) == 3 and args[0] == "isa-standing":
+        isa_standing(args[1], args[2], [])
+    elif len(args) == 5 and args[0] == "isa-standing" and args[3] == "--without":
+        isa_standing(args[1], args[2], args[4].split(","))
+    else:
+        sys.exit(__doc__.strip())
+
+
+if __name__ == "__main__":
+    main()
