@@ -52,7 +52,7 @@ done
 python=/usr/bin/python3
 here=$(cd "$(dirname "$0")" && pwd)
 print_table() {
-    "$python" "$here/compare_pytorch_table.py" "$1/ours" "$1/pytorch.json"
+    "$python" "$here/speed_tables.py" pytorch "$1"
 }
 if [[ -n $table_from ]]; then
     [[ -d $table_from ]] || { echo "--table-from: '$table_from' is not a directory" >&2; exit 2; }

@@ -2,6 +2,10 @@
 """Tables derived from committed speed files, for docs/performance.md (scripts/docs_tables.py
 re-runs them to check the docs):
 
+    scripts/speed_tables.py pytorch DIR
+        the table of scripts/compare_pytorch.sh: per (variant, T) our step time and peak RSS
+        against PyTorch's, from DIR/ours/speed_*.json (the newest by its timestamped name) and
+        DIR/pytorch.json
     scripts/speed_tables.py kernel DIR [DIR ...]
         the fused kernel's GFLOP/s against the sgemm timed next to it, from each
         DIR/kernel_full_attention.json (`xformer-bench speed --kernel --out DIR`)
@@ -30,6 +34,30 @@ def newest_speed_file(directory):
     if not files:
         sys.exit(f"no speed_*.json in {directory}")
     return load(files[-1])
+
+
+def pytorch(directory):
+    ours = newest_speed_file(os.path.join(directory, "ours"))
+    theirs = load(os.path.join(directory, "pytorch.json"))
+    env, tenv = ours["environment"], theirs["environment"]
+    cpu = env["cpu"] if env["cpu"] == tenv["cpu"] else f"{env['cpu']} (PyTorch: {tenv['cpu']})"
+    print(f"CPU: {cpu}; ours: SIMD {env['simd']}, {env['threads']} threads; "
+          f"PyTorch {tenv['torch']}, {tenv['threads']} threads, BLAS: {tenv['blas']}")
+    print()
+    gb = lambda r: r["peak_rss_bytes"] / 2**30
+    by_key = {(r["variant"], r["length"]): r for r in theirs["records"]}
+    print("| variant | T | ours s | PyTorch s | speedup | ours peak RSS GB | PyTorch peak RSS GB "
+          "| RSS ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in ours["records"]:
+        t = by_key.get((r["variant"], r["length"]))
+        if t is None:
+            print(f"| {r['variant']} | {r['length']} | {r['median_step_s']:.3f} | – | – "
+                  f"| {gb(r):.3f} | – | – |")
+            continue
+        print(f"| {r['variant']} | {r['length']} | {r['median_step_s']:.3f} "
+              f"| {t['median_step_s']:.3f} | {t['median_step_s'] / r['median_step_s']:.1f}× "
+              f"| {gb(r):.3f} | {gb(t):.3f} | {gb(t) / gb(r):.1f}× |")
 
 
 def kernel(dirs):
@@ -77,7 +105,9 @@ def isa_standing(fast_dir, slow_dir, without):
 
 def main():
     args = sys.argv[1:]
-    if len(args) >= 2 and args[0] == "kernel":
+    if len(args) == 2 and args[0] == "pytorch":
+        pytorch(args[1])
+    elif len(args) >= 2 and args[0] == "kernel":
         kernel(args[1:])
     elif len(args) == 3 and args[0] == "isa-standing":
         isa_standing(args[1], args[2], [])
