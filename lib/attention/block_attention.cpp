@@ -17,17 +17,21 @@ namespace {
 
 AttentionCall make_call(const float* q, const float* k, const float* v, int ld,
                         const int32_t* lengths, const AttentionDims& dims,
-                        const AttentionParams& params, const BlockPattern* pattern) {
+                        const AttentionParams& params, const BlockPattern* pattern,
+                        const int32_t* key_lengths) {
     XB_CHECK(dims.B >= 0 && dims.T >= 1 && dims.H >= 1 && dims.D >= 1, "dims B={} T={} H={} D={}",
              dims.B, dims.T, dims.H, dims.D);
     XB_CHECK(ld >= dims.H * dims.D, "ld={} < H*D={}", ld, dims.H * dims.D);
     XB_CHECK(params.dropout_p >= 0.0f && params.dropout_p < 1.0f, "dropout_p={} not in [0, 1)",
              params.dropout_p);
+    if (!key_lengths) key_lengths = lengths;
     for (int b = 0; b < dims.B; ++b)
-        XB_CHECK(lengths[b] >= 0 && lengths[b] <= dims.T, "lengths[{}]={} not in [0, T={}]", b,
-                 lengths[b], dims.T);
+        XB_CHECK(lengths[b] >= 0 && lengths[b] <= dims.T && key_lengths[b] >= 0 &&
+                     key_lengths[b] <= dims.T,
+                 "lengths[{}]={}, key_lengths[{}]={} not in [0, T={}]", b, lengths[b], b,
+                 key_lengths[b], dims.T);
     if (pattern) check_block_pattern(*pattern, dims.T, dims.H);
-    AttentionCall c{q, k, v, size_t(ld), lengths, dims, params, pattern, 0, 1.0f};
+    AttentionCall c{q, k, v, size_t(ld), lengths, key_lengths, dims, params, pattern, 0, 1.0f};
     if (params.dropout_p > 0.0f) {
         c.dropout_threshold = attention_dropout_threshold(params.dropout_p);
         c.dropout_scale = 1.0f / (1.0f - params.dropout_p);
@@ -93,8 +97,8 @@ void check_block_pattern(const BlockPattern& p, int T, int H) {
 void block_attention_forward(float* out, int ldo, float* lse, const float* q, const float* k,
                              const float* v, int ld, const int32_t* lengths,
                              const AttentionDims& dims, const AttentionParams& params,
-                             const BlockPattern* pattern) {
-    const AttentionCall c = make_call(q, k, v, ld, lengths, dims, params, pattern);
+                             const BlockPattern* pattern, const int32_t* key_lengths) {
+    const AttentionCall c = make_call(q, k, v, ld, lengths, dims, params, pattern, key_lengths);
     XB_CHECK(ldo >= dims.H * dims.D, "ldo={} < H*D={}", ldo, dims.H * dims.D);
     std::vector<QueryTile> tiles;
     for (int b = 0; b < dims.B; ++b)
@@ -114,8 +118,8 @@ void block_attention_backward(float* dq, float* dk, float* dv, int ld_grad, cons
                               int ldo, const float* out, const float* lse, const float* q,
                               const float* k, const float* v, int ld, const int32_t* lengths,
                               const AttentionDims& dims, const AttentionParams& params,
-                              const BlockPattern* pattern) {
-    const AttentionCall c = make_call(q, k, v, ld, lengths, dims, params, pattern);
+                              const BlockPattern* pattern, const int32_t* key_lengths) {
+    const AttentionCall c = make_call(q, k, v, ld, lengths, dims, params, pattern, key_lengths);
     XB_CHECK(ldo >= dims.H * dims.D && ld_grad >= dims.H * dims.D, "ldo={}, ld_grad={} < H*D={}",
              ldo, ld_grad, dims.H * dims.D);
     block_attention_backward_heads(c, {dout, out, size_t(ldo), lse}, dq, dk, dv, size_t(ld_grad));

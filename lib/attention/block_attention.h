@@ -62,12 +62,15 @@ struct AttentionParams {
 // lengths[b] in [0, T] valid positions of example b (padding is a suffix). Keys j >= lengths[b]
 // are masked; query rows i >= lengths[b] are skipped: output 0, lse -inf, no gradient. Rows
 // whose key set is empty also output 0 with lse = -inf. pattern == nullptr: all valid keys.
+// key_lengths (optional, in [0, T]): keys j >= key_lengths[b] are masked instead, for
+// attention whose keys are another sequence than its queries (cross_attention.h); rows of k, v
+// past the key count are never read.
 
 // out (B,T,·,ldo): attention output; lse (B,H,T): per-row log-sum-exp of the scaled logits.
 void block_attention_forward(float* out, int ldo, float* lse, const float* q, const float* k,
                              const float* v, int ld, const int32_t* lengths,
                              const AttentionDims& dims, const AttentionParams& params,
-                             const BlockPattern* pattern);
+                             const BlockPattern* pattern, const int32_t* key_lengths = nullptr);
 
 // Adds (+=) the gradients of the loss w.r.t. q, k, v into dq, dk, dv, given dout, the out and
 // lse written by forward with the same arguments. Parallel over (b, h); each (b, h) is computed
@@ -76,19 +79,21 @@ void block_attention_backward(float* dq, float* dk, float* dv, int ld_grad, cons
                               int ldo, const float* out, const float* lse, const float* q,
                               const float* k, const float* v, int ld, const int32_t* lengths,
                               const AttentionDims& dims, const AttentionParams& params,
-                              const BlockPattern* pattern);
+                              const BlockPattern* pattern, const int32_t* key_lengths = nullptr);
 
 // Double-precision O(T²)-memory references with an explicit mask built from the same pattern
 // semantics and the same dropout mask (block_attention_naive.cpp); used by the tests.
 void block_attention_forward_naive(double* out, int ldo, double* lse, const double* q,
                                    const double* k, const double* v, int ld, const int32_t* lengths,
                                    const AttentionDims& dims, const AttentionParams& params,
-                                   const BlockPattern* pattern);
+                                   const BlockPattern* pattern,
+                                   const int32_t* key_lengths = nullptr);
 void block_attention_backward_naive(double* dq, double* dk, double* dv, int ld_grad,
                                     const double* dout, int ldo, const double* q, const double* k,
                                     const double* v, int ld, const int32_t* lengths,
                                     const AttentionDims& dims, const AttentionParams& params,
-                                    const BlockPattern* pattern);
+                                    const BlockPattern* pattern,
+                                    const int32_t* key_lengths = nullptr);
 
 // Attention dropout mask. Element (b, h, query i, key j) is kept iff
 // attention_dropout_bits(attention_dropout_row_key(seed, b, h, j), i) >= threshold(p), which

@@ -160,7 +160,7 @@ void BackwardProbabilities(float* st, float* dpt, int nk, int nvec, const float*
 size_t BackwardTileFloats(int D, int Dp) { return size_t(3 * D + 2 * Dp + 2 * kKeyTile) * kBq; }
 
 // Gradients of one query tile: dQ rows of the tile are complete at the end and added to dq;
-// dK, dV of the head accumulate in dk_acc, dv_acc ((len, Dp), unscaled dK).
+// dK, dV of the head accumulate in dk_acc, dv_acc ((key len, Dp), unscaled dK).
 void BackwardTile(const AttentionCall& c, const BackwardInputs& g, const QueryTile& t,
                   float* scratch, float* dk_acc, float* dv_acc, float* dq, size_t ld_grad) {
     const int D = c.dims.D, nvec = (t.nq + kLanes - 1) / kLanes;
@@ -251,8 +251,8 @@ void BackwardHeads(const AttentionCall& c, const BackwardInputs& g, float* dq, f
         std::vector<QueryTile> tiles;
 #pragma omp for schedule(static, 1)
         for (long n = 0; n < n_heads; ++n) {
-            const int b = int(n / dims.H), h = int(n % dims.H), len = c.lengths[b];
-            if (len == 0) continue;
+            const int b = int(n / dims.H), h = int(n % dims.H), len = c.key_lengths[b];
+            if (c.lengths[b] == 0 || len == 0) continue;
             std::fill(dk_acc, dk_acc + size_t(len) * Dp, 0.0f);
             std::fill(dv_acc, dv_acc + size_t(len) * Dp, 0.0f);
             tiles.clear();

@@ -13,12 +13,12 @@
 namespace xb {
 namespace {
 
-// allowed[i*T + j]: query i of head (b, h) may attend key j.
-std::vector<char> attention_mask(const BlockPattern* p, int T, int h, int len) {
+// allowed[i*T + j]: query i of head (b, h) may attend key j (len queries, key_len keys valid).
+std::vector<char> attention_mask(const BlockPattern* p, int T, int h, int len, int key_len) {
     std::vector<char> allowed(size_t(T) * T, 0);
     for (int i = 0; i < len; ++i) {
         if (!p) {
-            std::fill_n(allowed.begin() + size_t(i) * T, len, 1);
+            std::fill_n(allowed.begin() + size_t(i) * T, key_len, 1);
             continue;
         }
         int qb = 0;  // the query block holding row i
@@ -26,7 +26,7 @@ std::vector<char> attention_mask(const BlockPattern* p, int T, int h, int len) {
         const int idx = (p->per_head ? h : 0) * p->num_query_blocks(T) + qb;
         for (int r = p->offsets[idx]; r < p->offsets[idx + 1]; ++r)
             for (int j = p->ranges[r].first; j < p->ranges[r].second; ++j)
-                if (j < len && (!p->banded(r) || std::abs(i - j) <= p->band))
+                if (j < key_len && (!p->banded(r) || std::abs(i - j) <= p->band))
                     allowed[size_t(i) * T + j] = 1;
     }
     return allowed;
@@ -68,13 +68,14 @@ bool row_probabilities(std::vector<double>& prob, double& lse, const char* allow
 void block_attention_forward_naive(double* out, int ldo, double* lse, const double* q,
                                    const double* k, const double* v, int ld, const int32_t* lengths,
                                    const AttentionDims& dims, const AttentionParams& params,
-                                   const BlockPattern* pattern) {
+                                   const BlockPattern* pattern, const int32_t* key_lengths) {
     const int T = dims.T, H = dims.H, D = dims.D;
     if (pattern) check_block_pattern(*pattern, T, H);
     std::vector<double> prob(T);
     for (int b = 0; b < dims.B; ++b)
         for (int h = 0; h < H; ++h) {
-            const std::vector<char> allowed = attention_mask(pattern, T, h, lengths[b]);
+            const std::vector<char> allowed = attention_mask(
+                pattern, T, h, lengths[b], key_lengths ? key_lengths[b] : lengths[b]);
             const size_t head = size_t(b) * T * ld + size_t(h) * D;
             for (int i = 0; i < T; ++i) {
                 double* o = out + (size_t(b) * T + i) * ldo + size_t(h) * D;
@@ -84,6 +85,7 @@ void block_attention_forward_naive(double* out, int ldo, double* lse, const doub
                                        k + head, ld, T, D, params.scale))
                     continue;
                 for (int j = 0; j < T; ++j) {
+                    if (!allowed[size_t(i) * T + j]) continue;
                     const double pz = prob[j] * dropout_factor(params, b, h, i, j);
                     for (int d = 0; d < D; ++d) o[d] += pz * v[head + j * ld + d];
                 }
@@ -95,13 +97,14 @@ void block_attention_backward_naive(double* dq, double* dk, double* dv, int ld_g
                                     const double* dout, int ldo, const double* q, const double* k,
                                     const double* v, int ld, const int32_t* lengths,
                                     const AttentionDims& dims, const AttentionParams& params,
-                                    const BlockPattern* pattern) {
+                                    const BlockPattern* pattern, const int32_t* key_lengths) {
     const int T = dims.T, H = dims.H, D = dims.D;
     if (pattern) check_block_pattern(*pattern, T, H);
     std::vector<double> prob(T), dprob(T);
     for (int b = 0; b < dims.B; ++b)
         for (int h = 0; h < H; ++h) {
-            const std::vector<char> allowed = attention_mask(pattern, T, h, lengths[b]);
+            const std::vector<char> allowed = attention_mask(
+                pattern, T, h, lengths[b], key_lengths ? key_lengths[b] : lengths[b]);
             const size_t head = size_t(b) * T * ld + size_t(h) * D;
             const size_t ghead = size_t(b) * T * ld_grad + size_t(h) * D;
             for (int i = 0; i < T; ++i) {
@@ -113,6 +116,8 @@ void block_attention_backward_naive(double* dq, double* dk, double* dv, int ld_g
                 const double* doi = dout + (size_t(b) * T + i) * ldo + size_t(h) * D;
                 double row_sum = 0.0;  // D_i = sum_j P_ij dP_ij
                 for (int j = 0; j < T; ++j) {
+                    dprob[j] = 0.0;
+                    if (!allowed[size_t(i) * T + j]) continue;  // masked keys are never read
                     const double z = dropout_factor(params, b, h, i, j);
                     double dp = 0.0;
                     for (int d = 0; d < D; ++d) {

@@ -25,7 +25,8 @@ struct AttentionCall {
     const float* k;
     const float* v;
     size_t ld;
-    const int32_t* lengths;
+    const int32_t* lengths;      // valid queries per batch row
+    const int32_t* key_lengths;  // valid keys per batch row (== lengths for self-attention)
     AttentionDims dims;
     AttentionParams params;
     const BlockPattern* pattern;
@@ -59,7 +60,7 @@ void append_query_tiles(std::vector<QueryTile>& tiles, const AttentionCall& c, i
 // banded ranges, to the band (band = -1 for ranges the band does not apply to).
 template <class F>
 void for_each_key_range(const AttentionCall& c, const QueryTile& t, F&& f) {
-    const int len = c.lengths[t.b];
+    const int len = c.key_lengths[t.b];
     if (t.pattern_idx < 0) {
         if (len > 0) f(0, len, -1);
         return;

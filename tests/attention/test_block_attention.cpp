@@ -27,6 +27,7 @@ struct AttentionCase {
     AttentionDims dims;
     int ld = 0, ldo = 0;
     std::vector<int32_t> lengths;
+    std::vector<int32_t> key_lengths;  // empty: keys are masked by lengths
     AttentionParams params;
     const BlockPattern* pattern = nullptr;
     std::vector<float> qkv, dout;  // (B, T, ld), (B, T, ldo)
@@ -51,6 +52,7 @@ struct AttentionCase {
     const float* k() const { return qkv.data() + slice(1); }
     const float* v() const { return qkv.data() + slice(2); }
     size_t rows() const { return size_t(dims.B) * dims.T; }
+    const int32_t* keys() const { return key_lengths.empty() ? nullptr : key_lengths.data(); }
 };
 
 struct FusedResult {
@@ -64,13 +66,13 @@ FusedResult run_fused(const AttentionCase& c, bool backward = true) {
     r.out.assign(c.rows() * c.ldo, 7.0f);  // garbage: forward must overwrite every element
     r.lse.assign(size_t(c.dims.B) * c.dims.H * c.dims.T, 7.0f);
     block_attention_forward(r.out.data(), c.ldo, r.lse.data(), c.q(), c.k(), c.v(), c.ld,
-                            c.lengths.data(), c.dims, c.params, c.pattern);
+                            c.lengths.data(), c.dims, c.params, c.pattern, c.keys());
     if (!backward) return r;
     r.ld_grad = 3 * C;
     r.grad.assign(c.rows() * r.ld_grad, 0.0f);
     block_attention_backward(r.grad.data(), r.grad.data() + C, r.grad.data() + 2 * C, r.ld_grad,
                              c.dout.data(), c.ldo, r.out.data(), r.lse.data(), c.q(), c.k(), c.v(),
-                             c.ld, c.lengths.data(), c.dims, c.params, c.pattern);
+                             c.ld, c.lengths.data(), c.dims, c.params, c.pattern, c.keys());
     return r;
 }
 
@@ -86,12 +88,12 @@ NaiveResult run_naive(const AttentionCase& c) {
     r.lse.assign(size_t(c.dims.B) * c.dims.H * c.dims.T, 0.0);
     block_attention_forward_naive(r.out.data(), c.ldo, r.lse.data(), qkv.data() + c.slice(0),
                                   qkv.data() + c.slice(1), qkv.data() + c.slice(2), c.ld,
-                                  c.lengths.data(), c.dims, c.params, c.pattern);
+                                  c.lengths.data(), c.dims, c.params, c.pattern, c.keys());
     r.grad.assign(c.rows() * 3 * C, 0.0);
     block_attention_backward_naive(r.grad.data(), r.grad.data() + C, r.grad.data() + 2 * C, 3 * C,
                                    dout.data(), c.ldo, qkv.data() + c.slice(0),
                                    qkv.data() + c.slice(1), qkv.data() + c.slice(2), c.ld,
-                                   c.lengths.data(), c.dims, c.params, c.pattern);
+                                   c.lengths.data(), c.dims, c.params, c.pattern, c.keys());
     return r;
 }
 
@@ -183,6 +185,22 @@ TEST_CASE("block attention: full attention matches the naive reference") {
         AttentionCase c(s.dims, s.lengths, s.fused, 11 + s.dims.T);
         check_against_naive(c);
     }
+}
+
+TEST_CASE(
+    "block attention: separate key lengths match the naive reference, keys past them unread") {
+    // Queries and keys of different lengths (cross attention): more keys than queries, fewer,
+    // none, and a pattern on top.
+    AttentionCase c({4, 130, 2, 32}, {130, 40, 77, 5}, true, 21);
+    c.key_lengths = {17, 130, 0, 64};
+    const int C = 2 * 32;
+    for (int b = 0; b < 4; ++b)  // keys past key_lengths are NaN: reading one poisons a row
+        for (int t = c.key_lengths[size_t(b)]; t < 130; ++t)
+            for (int x = C; x < 3 * C; ++x) c.qkv[(size_t(b) * 130 + t) * 3 * C + x] = NAN;
+    check_against_naive(c);
+    const BlockPattern p = window_pattern(130, 32, 40);
+    c.pattern = &p;
+    check_against_naive(c);
 }
 
 TEST_CASE("block attention: banded block pattern matches the naive reference") {
