@@ -1,13 +1,98 @@
 // `linformer`: Linformer (Wang et al. 2020, xformers.md 1.6). Keys and values are projected
 // along the sequence to rank k, K̄ = E K, V̄ = F V with learned E, F (k × max_len) sliced to T, then
 // softmax(Q K̄ᵀ / √D) V̄. Padded K, V rows are excluded from the projection (zero rows). Time
-// O(B·H·T·k·D), memory O(B·H·T·k): the (B, H, T, k) probabilities are saved for backward.
+// O(B·H·T·k·D). When k <= T the softmax attention runs in the fused kernel (block_attention.h,
+// with k valid keys), which keeps only the row log-sum-exp: memory O(B·T·C) beyond the
+// projections, no (B, H, T, k) tensor. When k > T (short sequences) it is composed from ops,
+// saving the (B, H, T, k) probabilities; the two paths agree within float rounding (tested).
 // Exact in the limit k = T with E = F = I and no padding (equals `full`).
 #include <cmath>
 
+#include "attention/low_rank_attention.h"
+
+#include "attention/block_attention.h"
 #include "attention/head_split.h"
+#include "core/parallel_grain.h"
 
 namespace xb {
+
+namespace {
+
+// Copies the head-major (B, H, k, D) rows into columns [col, col + H·D) of rows j < k of a
+// (B, T, ld) token-major buffer (to_tokens), or adds them back (from the buffer into kp).
+void head_major_rows(float* tokens, size_t ld, size_t col, float* kp, int B, int T, int H, int k,
+                     int D, bool to_tokens) {
+    parallel_chunks(int64_t(B) * H * k, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const int64_t b = r / (int64_t(H) * k), h = (r / k) % H, j = r % k;
+            float* t = tokens + (size_t(b) * T + size_t(j)) * ld + col + size_t(h) * D;
+            float* x = kp + size_t(r) * D;
+            if (to_tokens)
+                std::copy(x, x + D, t);
+            else
+                for (int d = 0; d < D; ++d) x[d] += t[d];
+        }
+    }, 64);
+}
+
+}  // namespace
+
+Var low_rank_fused_attention(const Var& qkv, const Var& k_proj, const Var& v_proj, int heads,
+                             const MixContext& ctx, float dropout, int layer) {
+    const int64_t B = qkv->value.dim(0), T = qkv->value.dim(1), C = qkv->value.dim(2) / 3;
+    const int k = int(k_proj->value.dim(2)), D = int(C / heads);
+    XB_CHECK(k <= T, "low_rank_fused_attention: k={} > T={}", k, T);
+    const AttentionDims dims{int(B), int(T), heads, D};
+    AttentionParams p;
+    p.scale = 1.0f / std::sqrt(float(D));
+    p.dropout_p = ctx.training ? dropout : 0.0f;
+    p.dropout_seed = mix64(ctx.seed ^ mix64(uint64_t(ctx.step) * 131 + uint64_t(layer)));
+    // Rows j >= k and columns [0, C) of kv are never read (key_lengths = k; q comes from qkv).
+    Tensor kv = Tensor::empty({B, T, 3 * C});
+    head_major_rows(kv.data(), size_t(3 * C), size_t(C), k_proj->value.data(), int(B), int(T),
+                    heads, k, D, true);
+    head_major_rows(kv.data(), size_t(3 * C), size_t(2 * C), v_proj->value.data(), int(B), int(T),
+                    heads, k, D, true);
+    const std::vector<int32_t> key_lengths(static_cast<size_t>(B), static_cast<int32_t>(k));
+    Var out = make_var(Tensor::empty({B, T, C}));
+    Tensor lse = Tensor::empty({B, heads, T});
+    const float* q = qkv->value.data();
+    block_attention_forward(out->value.data(), int(C), lse.data(), q, kv.data() + C,
+                            kv.data() + 2 * C, int(3 * C), ctx.lengths->data(), dims, p, nullptr,
+                            key_lengths.data());
+    if (needs_grad({&qkv, &k_proj, &v_proj})) {
+        out->requires_grad = true;
+        std::vector<int32_t> lens(*ctx.lengths);
+        tape().push(
+            [=] {
+                // d K̄, d V̄ land in rows j < k of dkv (added to, so zeroed first), dQ in qkv's.
+                Tensor dkv = Tensor::empty({B, T, 3 * C});
+                std::fill(dkv.data(), dkv.data() + size_t(B) * T * 3 * C, 0.0f);
+                float* dq = qkv->grad_buffer().data();
+                block_attention_backward(dq, dkv.data() + C, dkv.data() + 2 * C, int(3 * C),
+                                         out->grad.data(), int(C), out->value.data(), lse.data(),
+                                         qkv->value.data(), kv.data() + C, kv.data() + 2 * C,
+                                         int(3 * C), lens.data(), dims, p, nullptr,
+                                         key_lengths.data());
+                head_major_rows(dkv.data(), size_t(3 * C), size_t(C),
+                                k_proj->grad_buffer().data(), int(B), int(T), heads, k, D, false);
+                head_major_rows(dkv.data(), size_t(3 * C), size_t(2 * C),
+                                v_proj->grad_buffer().data(), int(B), int(T), heads, k, D, false);
+            },
+            {out});
+    }
+    return out;
+}
+
+Var low_rank_composed_attention(const Var& qkv, const Var& k_proj, const Var& v_proj, int heads,
+                                const MixContext& ctx, float dropout, int layer) {
+    Var q = split_heads(qkv, heads, 0, 3);                                 // (B, H, T, D)
+    const float scale = 1.0f / std::sqrt(float(q->value.dim(3)));
+    Var scores = batched_matmul(q, k_proj, false, true, scale);            // (B, H, T, k)
+    Var probs = masked_softmax(scores, ctx.lengths, nullptr);              // padded rows -> 0
+    probs = attention_dropout(probs, dropout, ctx, layer);
+    return merge_heads(batched_matmul(probs, v_proj, false, false));      // (B, T, C)
+}
 
 namespace {
 
@@ -18,14 +103,11 @@ class LinformerAttention : public AttentionKernel {
 
     Var attend(const Var& qkv, int heads, const MixContext& ctx) override {
         const std::vector<int32_t>& lengths = *ctx.lengths;
-        HeadMajorQkv h = split_qkv(qkv, heads);
-        const float scale = 1.0f / std::sqrt(float(h.q->value.dim(3)));
-        Var k_proj = sequence_projection(e_, h.k, lengths);            // (B, H, k, D)
-        Var v_proj = sequence_projection(f_, h.v, lengths);            // (B, H, k, D)
-        Var scores = batched_matmul(h.q, k_proj, false, true, scale);  // (B, H, T, k)
-        Var probs = masked_softmax(scores, &lengths, nullptr);         // padded query rows -> 0
-        probs = attention_dropout(probs, dropout_, ctx, layer_);
-        return merge_heads(batched_matmul(probs, v_proj, false, false));  // (B, T, C)
+        Var k_proj = sequence_projection(e_, split_heads(qkv, heads, 1, 3), lengths);  // (B,H,k,D)
+        Var v_proj = sequence_projection(f_, split_heads(qkv, heads, 2, 3), lengths);  // (B,H,k,D)
+        if (k_proj->value.dim(2) <= qkv->value.dim(1))
+            return low_rank_fused_attention(qkv, k_proj, v_proj, heads, ctx, dropout_, layer_);
+        return low_rank_composed_attention(qkv, k_proj, v_proj, heads, ctx, dropout_, layer_);
     }
 
   private:
@@ -51,13 +133,22 @@ LinformerOptions read_linformer_options(const MixerSpec& spec) {
 
 }  // namespace
 
-// Saves the head splits, the projected K, V (B, H, k, D), scores and probabilities (B, H, T, k).
+// Saves the K, V head splits (the projections' inputs) and the projected K, V (B, H, k, D); then
+// in the fused kernel (k <= T) the packed K̄, V̄ buffer (B, T, 3C), the output and the row lse,
+// else the scores and probabilities (B, H, T, k) and the head-major Q.
 MixerFootprint linformer_footprint(const MixerSpec& spec, const MixerShape& shape) {
     const LinformerOptions o = read_linformer_options(spec);
     const double A = shape.B * shape.T * spec.dim, BH = shape.B * spec.heads;
     const double k = o.k, D = spec.dim / spec.heads, probs = BH * shape.T * k;
     const double params =
         (o.share_kv ? 1.0 : 2.0) * (o.share_heads ? 1.0 : double(spec.heads)) * k * spec.max_len;
+    if (k <= shape.T) {
+        const double saved = 2 * A + 2 * BH * k * D + 3 * A + A + BH * shape.T;
+        // Backward: the packed gradient buffer, the kernel's scratch, d K̄ and d V̄.
+        return attention_mixer_footprint(spec, shape, params, saved,
+                                         3 * A + block_attention_scratch(spec, shape) +
+                                             2 * BH * k * D);
+    }
     const double drop = spec.attention_dropout > 0 ? probs : 0;
     const double saved = 3 * A + 2 * BH * k * D + 2 * probs + drop + 2 * A;
     // Backward: the gradients of the probabilities and scores and of the projected K, V.

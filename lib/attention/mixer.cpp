@@ -50,11 +50,15 @@ MixerFootprint attention_mixer_footprint(const MixerSpec& spec, const MixerShape
     return f;
 }
 
+double block_attention_scratch(const MixerSpec& spec, const MixerShape& shape) {
+    const double D = spec.dim / spec.heads, tile = 64;  // (D, 64) query and (64, 64) key tiles
+    return double(shape.threads) * ((5 * D + 2 * tile) * tile + 2 * shape.T * D);
+}
+
 MixerFootprint block_attention_mixer_footprint(const MixerSpec& spec, const MixerShape& shape,
                                                int calls, double extra_params, double extra_saved) {
     const double A = shape.B * shape.T * spec.dim, lse = shape.B * shape.T * spec.heads;
-    const double D = spec.dim / spec.heads, tile = 64;  // (D, 64) query and (64, 64) key tiles
-    const double scratch = double(shape.threads) * ((5 * D + 2 * tile) * tile + 2 * shape.T * D);
+    const double scratch = block_attention_scratch(spec, shape);
     const double saved = calls * (A + lse) + (calls - 1) * A + extra_saved;
     // Backward: the gradients of the calls' outputs beside d qkv, and the kernel's scratch.
     return attention_mixer_footprint(spec, shape, extra_params, saved,

@@ -90,6 +90,8 @@ MixerFootprint attention_mixer_footprint(const MixerSpec& spec, const MixerShape
 // An AttentionMixer over `calls` fused block attention calls (block_attention.h: each keeps its
 // output and the row lse) whose outputs add: 1 for `full` and the pattern variants, 2 for two
 // calls over disjoint heads or rows. extra_params, extra_saved: a second QKV projection.
+// The fused block attention kernel's per-thread scratch during backward, in floats.
+double block_attention_scratch(const MixerSpec& spec, const MixerShape& shape);
 MixerFootprint block_attention_mixer_footprint(const MixerSpec& spec, const MixerShape& shape,
                                                int calls = 1, double extra_params = 0,
                                                double extra_saved = 0);

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "attention/low_rank_attention.h"
 #include "attention/mixer.h"
 #include "attention/performer_features.h"
 #include "core/errors.h"
@@ -81,6 +82,36 @@ TEST_CASE("linformer: k = T with E = F = I equals full attention, forward and ba
     auto [y_lin, dx_lin] = run(lin, x, r, ctx);
     CHECK(max_abs_diff(y_lin, y_full) < 1e-5);
     CHECK(max_abs_diff(dx_lin, dx_full) < 1e-5);
+}
+
+TEST_CASE("linformer: the fused kernel over k projected keys equals the composed ops") {
+    // Queries of a fused projection over k projected keys and values, with a padded example:
+    // outputs and the gradients of qkv, K̄ and V̄ agree (k = 1, a few, and k = T).
+    const int B = 2, T = 37, H = 2, D = 8, C = H * D;
+    std::vector<int32_t> lengths{T, 20};
+    MixContext ctx{&lengths, false, 3, -1};
+    for (int k : {1, 5, T}) {
+        CAPTURE(k);
+        const Tensor qkv0 = random_tensor({B, T, 3 * C}, 1), r = random_tensor({B, T, C}, 4);
+        const Tensor kp0 = random_tensor({B, H, k, D}, 2), vp0 = random_tensor({B, H, k, D}, 3);
+        auto run_path = [&](auto attention) {
+            tape().clear();
+            Var qkv = make_var(qkv0.clone(), true, "qkv");
+            Var kp = make_var(kp0.clone(), true, "k_proj"), vp = make_var(vp0.clone(), true, "v");
+            Var y = attention(qkv, kp, vp, H, ctx, 0.0f, 0);
+            Tensor out = y->value.clone();
+            tape().backward(y, r);
+            return std::vector<Tensor>{out, qkv->grad.clone(), kp->grad.clone(), vp->grad.clone()};
+        };
+        const auto fused = run_path(low_rank_fused_attention);
+        const auto composed = run_path(low_rank_composed_attention);
+        for (size_t i = 0; i < fused.size(); ++i) {
+            CAPTURE(i);
+            CHECK(max_abs_diff(fused[i], composed[i]) < 2e-5);
+        }
+        // Padded query rows: no output.
+        CHECK(fused[0].data()[(size_t(T) + 30) * C] == 0.0f);
+    }
 }
 
 TEST_CASE("nystrom: m = T landmarks equals full attention to pinv tolerance, with padding") {
