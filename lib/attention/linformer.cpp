@@ -22,17 +22,20 @@ namespace {
 // (B, T, ld) token-major buffer (to_tokens), or adds them back (from the buffer into kp).
 void head_major_rows(float* tokens, size_t ld, size_t col, float* kp, int B, int T, int H, int k,
                      int D, bool to_tokens) {
-    parallel_chunks(int64_t(B) * H * k, [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-            const int64_t b = r / (int64_t(H) * k), h = (r / k) % H, j = r % k;
-            float* t = tokens + (size_t(b) * T + size_t(j)) * ld + col + size_t(h) * D;
-            float* x = kp + size_t(r) * D;
-            if (to_tokens)
-                std::copy(x, x + D, t);
-            else
-                for (int d = 0; d < D; ++d) x[d] += t[d];
-        }
-    }, 64);
+    parallel_chunks(
+        int64_t(B) * H * k,
+        [&](int64_t begin, int64_t end) {
+            for (int64_t r = begin; r < end; ++r) {
+                const int64_t b = r / (int64_t(H) * k), h = (r / k) % H, j = r % k;
+                float* t = tokens + (size_t(b) * T + size_t(j)) * ld + col + size_t(h) * D;
+                float* x = kp + size_t(r) * D;
+                if (to_tokens)
+                    std::copy(x, x + D, t);
+                else
+                    for (int d = 0; d < D; ++d) x[d] += t[d];
+            }
+        },
+        64);
 }
 
 }  // namespace
@@ -74,8 +77,8 @@ Var low_rank_fused_attention(const Var& qkv, const Var& k_proj, const Var& v_pro
                                          qkv->value.data(), kv.data() + C, kv.data() + 2 * C,
                                          int(3 * C), lens.data(), dims, p, nullptr,
                                          key_lengths.data());
-                head_major_rows(dkv.data(), size_t(3 * C), size_t(C),
-                                k_proj->grad_buffer().data(), int(B), int(T), heads, k, D, false);
+                head_major_rows(dkv.data(), size_t(3 * C), size_t(C), k_proj->grad_buffer().data(),
+                                int(B), int(T), heads, k, D, false);
                 head_major_rows(dkv.data(), size_t(3 * C), size_t(2 * C),
                                 v_proj->grad_buffer().data(), int(B), int(T), heads, k, D, false);
             },
@@ -86,12 +89,12 @@ Var low_rank_fused_attention(const Var& qkv, const Var& k_proj, const Var& v_pro
 
 Var low_rank_composed_attention(const Var& qkv, const Var& k_proj, const Var& v_proj, int heads,
                                 const MixContext& ctx, float dropout, int layer) {
-    Var q = split_heads(qkv, heads, 0, 3);                                 // (B, H, T, D)
+    Var q = split_heads(qkv, heads, 0, 3);  // (B, H, T, D)
     const float scale = 1.0f / std::sqrt(float(q->value.dim(3)));
-    Var scores = batched_matmul(q, k_proj, false, true, scale);            // (B, H, T, k)
-    Var probs = masked_softmax(scores, ctx.lengths, nullptr);              // padded rows -> 0
+    Var scores = batched_matmul(q, k_proj, false, true, scale);  // (B, H, T, k)
+    Var probs = masked_softmax(scores, ctx.lengths, nullptr);    // padded rows -> 0
     probs = attention_dropout(probs, dropout, ctx, layer);
-    return merge_heads(batched_matmul(probs, v_proj, false, false));      // (B, T, C)
+    return merge_heads(batched_matmul(probs, v_proj, false, false));  // (B, T, C)
 }
 
 namespace {
@@ -145,9 +148,9 @@ MixerFootprint linformer_footprint(const MixerSpec& spec, const MixerShape& shap
     if (k <= shape.T) {
         const double saved = 2 * A + 2 * BH * k * D + 3 * A + A + BH * shape.T;
         // Backward: the packed gradient buffer, the kernel's scratch, d K̄ and d V̄.
-        return attention_mixer_footprint(spec, shape, params, saved,
-                                         3 * A + block_attention_scratch(spec, shape) +
-                                             2 * BH * k * D);
+        return attention_mixer_footprint(
+            spec, shape, params, saved,
+            3 * A + block_attention_scratch(spec, shape) + 2 * BH * k * D);
     }
     const double drop = spec.attention_dropout > 0 ? probs : 0;
     const double saved = 3 * A + 2 * BH * k * D + 2 * probs + drop + 2 * A;
