@@ -1,4 +1,5 @@
-// AdamW and gradient clipping; see adamw.h.
+// AdamW and gradient clipping; see adamw.h. The update loop is compiled once per SIMD target
+// (Highway's foreach_target) and dispatched at run time like the kernels.
 #include "optim/adamw.h"
 
 #include <algorithm>
@@ -6,7 +7,46 @@
 #include <utility>
 #include <vector>
 
+#ifndef XB_OPTIM_ADAMW_SHARED_
+#define XB_OPTIM_ADAMW_SHARED_
 namespace xb {
+namespace {
+struct AdamWCoefficients {
+    float b1, b2, c1, c2, eps, lr, decay;  // c1, c2: bias corrections; decay = lr · weight decay
+};
+}  // namespace
+}  // namespace xb
+#endif  // XB_OPTIM_ADAMW_SHARED_
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "optim/adamw.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace xb {
+namespace HWY_NAMESPACE {
+
+// One AdamW step over n elements: moments m, v, bias corrections c1, c2, decoupled decay.
+void adamw_update(float* w, const float* g, float* m, float* v, int64_t n,
+                  const AdamWCoefficients& k) {
+#pragma omp parallel for schedule(static) if (n > 16384)
+    for (int64_t i = 0; i < n; ++i) {
+        m[i] = k.b1 * m[i] + (1 - k.b1) * g[i];
+        v[i] = k.b2 * v[i] + (1 - k.b2) * g[i] * g[i];
+        const float update = (m[i] * k.c1) / (std::sqrt(v[i] * k.c2) + k.eps);
+        w[i] -= k.lr * update + k.decay * w[i];
+    }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace xb
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace xb {
+
+HWY_EXPORT(adamw_update);
 
 AdamW::AdamW(const ParameterStore& params, const OptimConfig& cfg) : params_(params), cfg_(cfg) {
     for (const auto& p : params.all()) {
@@ -38,20 +78,9 @@ void AdamW::step(double lr, int64_t step) {
         const double wd = group && group->weight_decay >= 0 ? group->weight_decay
                           : decays                          ? cfg_.weight_decay
                                                             : 0.0;
-        const float decay = float(plr * wd);
-        const float flr = float(plr);
-        float* w = p->value.data();
-        const float* g = p->grad.data();
-        float* m = m_[k].data();
-        float* v = v_[k].data();
-        const int64_t n = p->value.numel();
-#pragma omp parallel for schedule(static) if (n > 16384)
-        for (int64_t i = 0; i < n; ++i) {
-            m[i] = b1 * m[i] + (1 - b1) * g[i];
-            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-            float update = (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
-            w[i] -= flr * update + decay * w[i];
-        }
+        const AdamWCoefficients coeff{b1, b2, c1, c2, eps, float(plr), float(plr * wd)};
+        HWY_DYNAMIC_DISPATCH(adamw_update)
+        (p->value.data(), p->grad.data(), m_[k].data(), v_[k].data(), p->value.numel(), coeff);
     }
 }
 
@@ -96,3 +125,4 @@ double clip_grad_norm(const ParameterStore& params, double max_norm) {
 }
 
 }  // namespace xb
+#endif  // HWY_ONCE
