@@ -18,6 +18,7 @@
 #include "process.h"
 #include "report/environment.h"
 #include "report/json_file.h"
+#include "report/schemas.h"
 #include "train/kernel_speed.h"
 #include "train/speed.h"
 
@@ -92,7 +93,7 @@ int kernel_speed_command(const SpeedOptions& o, const RunConfig& cfg) {
     }
     fmt::print("sgemm: 2048x2048x2048 through the GEMM wrapper, median of 5, before each length\n");
     std::string path = fmt::format("{}/kernel_full_attention.json", o.out);
-    write_json_atomic(path, {{"schema", "xformer-bench/kernel-speed/1"},
+    write_json_atomic(path, {{"schema", kKernelSpeedSchema},
                              {"sgemm_gflops", best_peak},
                              {"flops", "forward 4*B*H*T^2*D, backward 10*B*H*T^2*D"},
                              {"records", records},
@@ -205,7 +206,7 @@ int speed_command(const SpeedOptions& o) {
     std::string path = fmt::format("{}/speed_{}_{}.json", o.out, base.task.name, stamp);
     for (int n = 2; std::filesystem::exists(path); ++n)
         path = fmt::format("{}/speed_{}_{}-{}.json", o.out, base.task.name, stamp, n);
-    write_json_atomic(path, {{"schema", "xformer-bench/speed/1"},
+    write_json_atomic(path, {{"schema", kSpeedSchema},
                              {"baseline", variants[0]},
                              {"isolation", mpi ? "in-process per rank (MPI data parallel)"
                                                : "one child process per (variant, length)"},

@@ -11,7 +11,7 @@
 #include "core/errors.h"
 #include "core/file_io.h"
 #include "core/json_text.h"
-#include "report/run_report.h"
+#include "report/schemas.h"
 
 namespace xb {
 
@@ -96,11 +96,11 @@ void read_one(ReportSet& set, const std::string& path) {
     try {
         if (schema == kRunSchema) {
             set.runs.push_back(run_record(j, path));
-        } else if (schema == "xformer-bench/speed/1") {
+        } else if (schema == kSpeedSchema) {
             add_speed_file(set, j, path);
-        } else if (schema == "xformer-bench/slurm-job/1") {
+        } else if (schema == kSlurmJobSchema) {
             // a Slurm sweep's job record (DIR/slurm/job-<id>.json): bookkeeping, not a result
-        } else if (schema == "xformer-bench/evaluation/1") {
+        } else if (schema == kEvaluationSchema) {
             // `evaluate` re-scores a checkpoint next to its run's report; the run report counts
         } else {
             set.warnings.push_back(fmt::format(

@@ -4,12 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include "config/run_config.h"
+#include "report/schemas.h"
 #include "tasks/task.h"
 #include "train/trainer.h"
 
 namespace xb {
-
-inline constexpr const char* kRunSchema = "xformer-bench/run/1";
 
 nlohmann::json make_run_report(const RunConfig& cfg, const Task& task, const Dataset& data,
                                const RunResult& result);
