@@ -16,6 +16,7 @@
 #include "model/classifier.h"
 #include "report/environment.h"
 #include "report/json_file.h"
+#include "report/schemas.h"
 #include "train/batching.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -84,7 +85,7 @@ int evaluate_command(const EvaluateOptions& o) {
     const int64_t weights_step =
         o.weights == "best" ? c.progress.result.best_val_step : c.progress.step;
     nlohmann::json report = {
-        {"schema", "xformer-bench/evaluation/1"},
+        {"schema", kEvaluationSchema},
         {"checkpoint", o.checkpoint},
         {"checkpoint_status", c.progress.status},
         {"checkpoint_step", c.progress.step},

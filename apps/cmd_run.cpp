@@ -167,9 +167,9 @@ int run_command(const RunOptions& o) {
     if (progress && r.status != "completed") fmt::print(stderr, "\n");
 
     if (world_rank() != 0) return r.status == "interrupted" ? 130 : 0;  // rank 0 alone reports
-    nlohmann::json report = make_run_report(cfg, *task, data, r);
-    if (!o.label.empty()) report["label"] = o.label;
-    if (resume) report["resumed_from_step"] = resume->progress.step;
+    RunReport report = make_run_report(cfg, *task, data, r);
+    if (!o.label.empty()) report.label = o.label;
+    if (resume) report.resumed_from_step = resume->progress.step;
     write_json_atomic(path, report);
     fmt::print(
         "{} {} seed={} [{}]: test {} (best val {} at step {}), final-weights test {}, "

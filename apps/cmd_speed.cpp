@@ -18,6 +18,8 @@
 #include "process.h"
 #include "report/environment.h"
 #include "report/json_file.h"
+#include "report/schemas.h"
+#include "report/speed_report.h"
 #include "train/kernel_speed.h"
 #include "train/speed.h"
 
@@ -56,7 +58,7 @@ int speed_child(const SpeedOptions& o, const RunConfig& base) {
     size_t colon = o.child.rfind(':');
     SpeedResult r =
         measure_one(o, base, o.child.substr(0, colon), std::stoi(o.child.substr(colon + 1)));
-    fmt::print("{}\n", to_json(r).dump());
+    fmt::print("{}\n", nlohmann::json(r).dump());
     return 0;
 }
 
@@ -92,7 +94,7 @@ int kernel_speed_command(const SpeedOptions& o, const RunConfig& cfg) {
     }
     fmt::print("sgemm: 2048x2048x2048 through the GEMM wrapper, median of 5, before each length\n");
     std::string path = fmt::format("{}/kernel_full_attention.json", o.out);
-    write_json_atomic(path, {{"schema", "xformer-bench/kernel-speed/1"},
+    write_json_atomic(path, {{"schema", kKernelSpeedSchema},
                              {"sgemm_gflops", best_peak},
                              {"flops", "forward 4*B*H*T^2*D, backward 10*B*H*T^2*D"},
                              {"records", records},
@@ -156,18 +158,17 @@ int speed_command(const SpeedOptions& o) {
             std::string what = fmt::format("speed: the measurement '{}'", args.back());
             SpeedResult r =
                 mpi ? measure_one(o, base, v, len)
-                    : speed_result_from_json(nlohmann::json::parse(run_self_capture(args, what)));
+                    : nlohmann::json::parse(run_self_capture(args, what)).get<SpeedResult>();
             results.push_back(r);
             if (!print) continue;
-            const SpeedResult* ref = nullptr;  // the first variant at this length
-            for (const auto& x : results)
-                if (x.length == len && x.variant == variants[0]) ref = &x;
-            double speedup = ref ? ref->median_step_s / r.median_step_s : 1.0;
-            double mem = ref ? double(r.peak_tensor_bytes) / double(ref->peak_tensor_bytes) : 1.0;
+            // Against the first variant at this length (measured before the others)
+            const SpeedResult* ref = find_measurement(results, variants[0], len);
+            const BaselineRatios ratios = ref ? ratios_to(r, *ref) : BaselineRatios{1.0, 1.0, 1.0};
             fmt::print(
                 "{:<12} {:>6} {:>10.4f} {:>9.3f} {:>11.0f} {:>10} {:>10} {:>8.2f} {:>8.2f}{}\n", v,
                 len, r.median_step_s, 1.0 / r.median_step_s, r.tokens_per_s,
-                gib(r.peak_tensor_bytes), gib(r.peak_rss_bytes), speedup, mem,
+                gib(r.peak_tensor_bytes), gib(r.peak_rss_bytes), ratios.speedup,
+                ratios.memory_ratio,
                 mpi ? fmt::format(" {:>9.4f} {:>5.1f}%", r.communication_s,
                                   100 * r.communication_s / r.median_step_s)
                     : "");
@@ -175,29 +176,28 @@ int speed_command(const SpeedOptions& o) {
         }
     }
     if (!print) return 0;
-    nlohmann::json records = nlohmann::json::array();
-    for (const auto& r : results) {
-        nlohmann::json j = to_json(r);
-        for (const auto& x : results)
-            if (x.length == r.length && x.variant == variants[0]) {
-                j["speedup_vs_baseline"] = x.median_step_s / r.median_step_s;
-                j["memory_ratio_vs_baseline"] = double(r.peak_tensor_bytes) / x.peak_tensor_bytes;
-                j["rss_ratio_vs_baseline"] = double(r.peak_rss_bytes) / x.peak_rss_bytes;
-            }
-        records.push_back(j);
-    }
+    for (auto& r : results)
+        if (const SpeedResult* ref = find_measurement(results, variants[0], r.length))
+            r.vs_baseline = ratios_to(r, *ref);
     // The embedded config says what was measured: the baseline variant, the --batch and the
     // longest length (each record has its own variant and length); `measured` lists the rest.
     RunConfig measured_config = base;
     measured_config.train.batch_size = o.batch;
     measured_config.task.max_len = *std::max_element(lengths.begin(), lengths.end());
-    const nlohmann::json measured = {{"variants", variants},
-                                     {"lengths", lengths},
-                                     {"batch", o.batch},
-                                     {"steps", o.steps},
-                                     {"warmup", o.warmup},
-                                     {"threads", env.value("threads", 0)},
-                                     {"simd", env.value("simd", "")}};
+    SpeedReport report;
+    report.baseline = variants[0];
+    report.isolation =
+        mpi ? "in-process per rank (MPI data parallel)" : "one child process per (variant, length)";
+    report.config = to_json(measured_config);
+    report.measured = SpeedMeasured{variants,
+                                    lengths,
+                                    o.batch,
+                                    o.steps,
+                                    o.warmup,
+                                    env.value("threads", 0),
+                                    env.value("simd", "")};
+    report.records = results;
+    report.environment = env;
     std::time_t now = std::time(nullptr);
     char stamp[32];
     std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
@@ -205,14 +205,7 @@ int speed_command(const SpeedOptions& o) {
     std::string path = fmt::format("{}/speed_{}_{}.json", o.out, base.task.name, stamp);
     for (int n = 2; std::filesystem::exists(path); ++n)
         path = fmt::format("{}/speed_{}_{}-{}.json", o.out, base.task.name, stamp, n);
-    write_json_atomic(path, {{"schema", "xformer-bench/speed/1"},
-                             {"baseline", variants[0]},
-                             {"isolation", mpi ? "in-process per rank (MPI data parallel)"
-                                               : "one child process per (variant, length)"},
-                             {"config", to_json(measured_config)},
-                             {"measured", measured},
-                             {"records", records},
-                             {"environment", env}});
+    write_json_atomic(path, report);
     fmt::print("wrote {}\n", path);
     return 0;
 }

@@ -22,7 +22,7 @@
 #include "model/memory_estimate.h"
 #include "process.h"
 #include "report/json_file.h"
-#include "report/run_report.h"
+#include "report/schemas.h"
 #include "sweep/sweep.h"
 #include "sweep_slurm.h"
 

@@ -20,6 +20,7 @@
 #include "core/file_io.h"
 #include "process.h"
 #include "report/json_file.h"
+#include "report/schemas.h"
 #include "sweep/slurm_script.h"
 
 namespace xb::app {
@@ -146,7 +147,7 @@ int submit_sweep(const std::vector<SweepRun>& runs, const std::string& out,
         throw UserError(fmt::format("sbatch {}: {}", path, last_line(text)));
     const std::string line = last_line(text);
     const std::string job = line.substr(0, line.find(';'));
-    nlohmann::json record = {{"schema", "xformer-bench/slurm-job/1"},
+    nlohmann::json record = {{"schema", kSlurmJobSchema},
                              {"job_id", job},
                              {"script", path},
                              {"cells", nlohmann::json::object()}};

@@ -31,8 +31,8 @@ std::string environment_html(const ReportSet& set) {
         for (auto it = env.begin(); it != env.end(); ++it)
             ++fields[it.key()][it->is_string() ? it->get<std::string>() : it->dump()];
     };
-    for (const auto& r : set.runs) add(r.environment);
-    for (const auto& s : set.speed_files) add(s.value("environment", nlohmann::json()));
+    for (const auto& r : set.runs) add(r.report.environment);
+    for (const auto& s : set.speed_files) add(s.report.environment);
     std::string out =
         "<table class=\"environment\">\n<thead><tr><th>field</th><th>value "
         "(files)</th></tr></thead>\n<tbody>\n";
@@ -47,16 +47,15 @@ std::string environment_html(const ReportSet& set) {
 
 std::string configs_html(const ReportSet& set) {
     std::string out;
-    for (const auto& r : set.runs)
+    for (const auto& [path, r] : set.runs)
         out += fmt::format(
             "<details><summary>{} — {} {} seed {} [{}]</summary><pre>{}</pre></details>\n",
-            html_escape(r.path), html_escape(r.task), html_escape(r.label), r.seed,
+            html_escape(path), html_escape(r.task.name), html_escape(r.row_label()), r.seed,
             html_escape(r.status), html_escape(r.config.dump(2)));
     for (const auto& s : set.speed_files)
-        out +=
-            fmt::format("<details><summary>speed: baseline {}</summary><pre>{}</pre></details>\n",
-                        html_escape(s.value("baseline", "?")),
-                        html_escape(s.value("config", nlohmann::json()).dump(2)));
+        out += fmt::format(
+            "<details><summary>speed: baseline {}</summary><pre>{}</pre></details>\n",
+            html_escape(s.report.baseline.value_or("?")), html_escape(s.report.config.dump(2)));
     return out.empty() ? "<p>No runs.</p>\n" : out;
 }
 

@@ -15,12 +15,13 @@ TradeoffData tradeoff_data(const ReportSet& set) {
     TradeoffData d;
     Table acc = accuracy_table(set);
     std::map<std::string, std::string> variant_of;
-    for (const auto& r : set.runs) variant_of.emplace(r.label, r.variant);
+    for (const auto& run : set.runs)
+        variant_of.emplace(run.report.row_label(), run.report.model.variant);
 
     require_one_speed_setup(set);
     int length = 0;  // the longest length measured for the most variants
-    std::map<int, std::map<std::string, const SpeedRecord*>> by_length;
-    for (const auto& s : set.speeds) by_length[s.length][s.variant] = &s;
+    std::map<int, std::map<std::string, const SpeedResult*>> by_length;
+    for (const auto& s : set.speeds) by_length[s.result.length][s.result.variant] = &s.result;
     size_t most = 0;
     for (const auto& [len, recs] : by_length)
         if (recs.size() >= most) {
@@ -40,15 +41,15 @@ TradeoffData tradeoff_data(const ReportSet& set) {
         if (length) {
             auto it = by_length[length].find(variant_of[row.label]);
             if (it != by_length[length].end()) {
-                p.steps_per_s = it->second->steps_per_s;
-                p.peak_bytes = it->second->peak_tensor_bytes;
+                p.steps_per_s = it->second->steps_per_s();
+                p.peak_bytes = double(it->second->peak_tensor_bytes);
             }
         } else {
             int n = 0;
-            for (const auto& r : set.runs)
-                if (r.label == row.label && r.steps_per_s > 0) {
-                    p.steps_per_s += r.steps_per_s;
-                    p.peak_bytes += r.peak_tensor_bytes;
+            for (const auto& run : set.runs)
+                if (run.report.row_label() == row.label && run.report.steps_per_s() > 0) {
+                    p.steps_per_s += run.report.steps_per_s();
+                    p.peak_bytes += double(run.report.memory.peak_tensor_bytes);
                     ++n;
                 }
             if (n) p.steps_per_s /= n, p.peak_bytes /= n;
@@ -68,19 +69,21 @@ std::vector<ScalingSeries> scaling_data(const ReportSet& set, std::string* sourc
     std::map<std::string, std::string> variant_of;
     if (!set.speeds.empty()) {
         require_one_speed_setup(set);
-        for (const auto& s : set.speeds) {  // newest file wins
-            acc[s.variant][s.length] = {s.median_step_s, s.peak_tensor_bytes, 1};
+        for (const auto& speed : set.speeds) {  // newest file wins
+            const SpeedResult& s = speed.result;
+            acc[s.variant][s.length] = {s.median_step_s, double(s.peak_tensor_bytes), 1};
             variant_of.emplace(s.variant, s.variant);
         }
         if (source) *source = "from the speed benchmark";
     } else {
-        for (const auto& r : set.runs) {
-            if (r.steps_per_s <= 0) continue;
-            auto& [t, m, n] = acc[r.label][r.max_len];
-            t += 1.0 / r.steps_per_s;
-            m += r.peak_tensor_bytes;
+        for (const auto& run : set.runs) {
+            const RunReport& r = run.report;
+            if (r.steps_per_s() <= 0) continue;
+            auto& [t, m, n] = acc[r.row_label()][r.task.max_len];
+            t += 1.0 / r.steps_per_s();
+            m += double(r.memory.peak_tensor_bytes);
             ++n;
-            variant_of.emplace(r.label, r.variant);
+            variant_of.emplace(r.row_label(), r.model.variant);
         }
         if (source) *source = "from the run reports (length = task.max_len)";
     }

@@ -11,41 +11,12 @@
 #include "core/errors.h"
 #include "core/file_io.h"
 #include "core/json_text.h"
-#include "report/run_report.h"
 
 namespace xb {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-double number_at(const nlohmann::json& j, const char* a, const char* b) {
-    if (!j.contains(a) || !j[a].is_object() || !j[a].contains(b) || !j[a][b].is_number())
-        return 0.0;
-    return j[a][b].get<double>();
-}
-
-RunRecord run_record(const nlohmann::json& j, const std::string& path) {
-    RunRecord r;
-    r.path = path;
-    r.task = j.at("task").at("name").get<std::string>();
-    r.variant = j.at("model").at("variant").get<std::string>();
-    r.status = j.at("status").get<std::string>();
-    r.label = j.contains("label") ? j["label"].get<std::string>() : r.variant;
-    r.seed = j.value("seed", uint64_t(0));
-    const auto& acc = j.contains("metrics") ? j["metrics"].value("test_accuracy", nlohmann::json())
-                                            : nlohmann::json();
-    if (acc.is_number()) r.test_accuracy = acc.get<double>();
-    r.max_len = j["task"].value("max_len", 0);
-    double step_s = number_at(j, "time", "step_mean_s");
-    r.steps_per_s = step_s > 0 ? 1.0 / step_s : 0.0;
-    r.tokens_per_s = number_at(j, "time", "train_tokens_per_s");
-    r.peak_tensor_bytes = number_at(j, "memory", "peak_tensor_bytes");
-    r.peak_rss_bytes = number_at(j, "memory", "peak_rss_bytes");
-    r.environment = j.value("environment", nlohmann::json());
-    r.config = j.value("config", nlohmann::json());
-    return r;
-}
 
 // A JSON value as plain text: strings without quotes, a missing value as "?".
 std::string plain(const nlohmann::json& object, const char* key) {
@@ -55,30 +26,20 @@ std::string plain(const nlohmann::json& object, const char* key) {
 }
 
 void add_speed_file(ReportSet& set, const nlohmann::json& j, const std::string& path) {
-    const nlohmann::json config = j.value("config", nlohmann::json::object());
+    LoadedSpeedFile file{path, j.get<SpeedReport>()};
+    const nlohmann::json& config = file.report.config;
     const nlohmann::json model =
         config.is_object() ? config.value("model", nlohmann::json()) : nlohmann::json();
-    const nlohmann::json env = j.value("environment", nlohmann::json::object());
-    std::vector<SpeedRecord> records;
-    for (const auto& x : j.at("records")) {
-        SpeedRecord s;
-        s.path = path;
-        s.variant = x.at("variant").get<std::string>();
-        s.length = x.at("length").get<int>();
-        s.batch = x.value("batch", 0);
-        s.setup = fmt::format("{} layers of width {} ({} heads, FFN {}), batch {}, {} threads, {}",
-                              plain(model, "layers"), plain(model, "dim"), plain(model, "heads"),
-                              plain(model, "ffn_dim"), s.batch, plain(env, "threads"),
-                              plain(env, "simd"));
-        s.median_step_s = x.at("median_step_s").get<double>();
-        s.steps_per_s = s.median_step_s > 0 ? 1.0 / s.median_step_s : 0.0;
-        s.tokens_per_s = x.value("tokens_per_s", 0.0);
-        s.peak_tensor_bytes = x.at("peak_tensor_bytes").get<double>();
-        s.peak_rss_bytes = x.value("peak_rss_bytes", 0.0);
-        records.push_back(s);
-    }
-    set.speeds.insert(set.speeds.end(), records.begin(), records.end());
-    set.speed_files.push_back(j);
+    const nlohmann::json& env = file.report.environment;
+    for (const auto& x : file.report.records)
+        set.speeds.push_back(
+            {path,
+             fmt::format("{} layers of width {} ({} heads, FFN {}), batch {}, {} threads, {}",
+                         plain(model, "layers"), plain(model, "dim"), plain(model, "heads"),
+                         plain(model, "ffn_dim"), x.batch, plain(env, "threads"),
+                         plain(env, "simd")),
+             x});
+    set.speed_files.push_back(std::move(file));
 }
 
 void read_one(ReportSet& set, const std::string& path) {
@@ -95,12 +56,12 @@ void read_one(ReportSet& set, const std::string& path) {
     const std::string schema = j.value("schema", "");
     try {
         if (schema == kRunSchema) {
-            set.runs.push_back(run_record(j, path));
-        } else if (schema == "xformer-bench/speed/1") {
+            set.runs.push_back({path, j.get<RunReport>()});
+        } else if (schema == kSpeedSchema) {
             add_speed_file(set, j, path);
-        } else if (schema == "xformer-bench/slurm-job/1") {
+        } else if (schema == kSlurmJobSchema) {
             // a Slurm sweep's job record (DIR/slurm/job-<id>.json): bookkeeping, not a result
-        } else if (schema == "xformer-bench/evaluation/1") {
+        } else if (schema == kEvaluationSchema) {
             // `evaluate` re-scores a checkpoint next to its run's report; the run report counts
         } else {
             set.warnings.push_back(fmt::format(

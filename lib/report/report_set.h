@@ -1,43 +1,42 @@
-// Reading results for `compare` and `plot`: run reports ("xformer-bench/run/1") and speed files
-// ("xformer-bench/speed/1") from files and directories (recursively, *.json). Other files are
+// Reading results for `compare` and `plot`: run reports (report/run_report.h) and speed files
+// (report/speed_report.h) from files and directories (recursively, *.json). Other files are
 // skipped with a warning naming them; nothing else about them is an error.
 #pragma once
 #include <nlohmann/json.hpp>
 
-#include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
+#include "report/run_report.h"
+#include "report/speed_report.h"
+
 namespace xb {
 
-struct RunRecord {
+// A run report and the file it came from.
+struct LoadedRun {
     std::string path;
-    std::string label;  // row label: the report's "label", else the variant
-    std::string task, variant, status;
-    uint64_t seed = 0;
-    std::optional<double> test_accuracy;  // fraction in [0, 1]
-    int max_len = 0;
-    double steps_per_s = 0, tokens_per_s = 0;  // training, from time.step_mean_s and time.*
-    double peak_tensor_bytes = 0, peak_rss_bytes = 0;
-    nlohmann::json environment, config;
+    RunReport report;
 };
 
-struct SpeedRecord {
-    std::string path, variant;
-    // What was measured besides variant and length: the model's shape, the batch, the thread
-    // count and the SIMD target. Speeds of two setups are never put in one table.
-    std::string setup;
-    int length = 0, batch = 0;
-    double steps_per_s = 0, tokens_per_s = 0, median_step_s = 0;
-    double peak_tensor_bytes = 0, peak_rss_bytes = 0;
+// A speed file and the file it came from.
+struct LoadedSpeedFile {
+    std::string path;
+    SpeedReport report;
+};
+
+// One record of a speed file, with its file and what it measured besides variant and length:
+// the model's shape, the batch, the thread count and the SIMD target. Speeds of two setups are
+// never put in one table.
+struct LoadedSpeed {
+    std::string path, setup;
+    SpeedResult result;
 };
 
 struct ReportSet {
-    std::vector<RunRecord> runs;              // in path order
-    std::vector<SpeedRecord> speeds;          // in path order, so later files win on duplicates
-    std::vector<nlohmann::json> speed_files;  // whole speed documents (environment, config)
-    std::vector<std::string> warnings;        // one per skipped file
+    std::vector<LoadedRun> runs;               // in path order
+    std::vector<LoadedSpeed> speeds;           // in path order, so later files win on duplicates
+    std::vector<LoadedSpeedFile> speed_files;  // whole speed documents (environment, config)
+    std::vector<std::string> warnings;         // one per skipped file
 };
 
 // Paths may be files or directories; a missing path is an IoError. Files inside directories
@@ -45,7 +44,7 @@ struct ReportSet {
 ReportSet load_reports(const std::vector<std::string>& paths);
 
 // Throws DataError naming two setups and their files when the speed records were measured with
-// more than one setup (SpeedRecord::setup): tables and plots show one setup at a time.
+// more than one setup (LoadedSpeed::setup): tables and plots show one setup at a time.
 void require_one_speed_setup(const ReportSet& set);
 
 // Variant registry position (unknown names after all known ones), for a stable row order.

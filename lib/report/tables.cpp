@@ -96,11 +96,11 @@ Table accuracy_table(const ReportSet& set) {
     std::map<std::string, std::string> variant_of;
     std::vector<std::string> task_names;
     std::vector<nlohmann::json> environments;
-    for (const auto& r : set.runs) environments.push_back(r.environment);
+    for (const auto& run : set.runs) environments.push_back(run.report.environment);
     t.measured_on = measured_on(environments);
-    for (const auto& r : set.runs) {
-        variant_of.emplace(r.label, r.variant);
-        task_names.push_back(r.task);
+    for (const auto& run : set.runs) {
+        variant_of.emplace(run.report.row_label(), run.report.model.variant);
+        task_names.push_back(run.report.task.name);
     }
     std::vector<std::string> tasks = ordered_tasks(task_names);
     for (const auto& task : tasks) t.columns.push_back({task, 2});
@@ -110,11 +110,13 @@ Table accuracy_table(const ReportSet& set) {
         for (const auto& task : tasks) {
             std::vector<double> values;
             std::vector<std::string> statuses;
-            for (const auto& r : set.runs) {
-                if (r.label != label || r.task != task) continue;
+            for (const auto& run : set.runs) {
+                const RunReport& r = run.report;
+                if (r.row_label() != label || r.task.name != task) continue;
                 statuses.push_back(r.status);
-                if (r.test_accuracy && (r.status == "completed" || r.status == "diverged"))
-                    values.push_back(100.0 * *r.test_accuracy);
+                const auto& accuracy = r.metrics.test_accuracy;
+                if (accuracy && (r.status == "completed" || r.status == "diverged"))
+                    values.push_back(100.0 * *accuracy);
             }
             TableCell c = mean_cell(values);
             if (!c.value) c.status = missing_status(statuses);
@@ -168,31 +170,31 @@ Table efficiency_table(const ReportSet& set, const std::string& baseline) {
         // One measured setup per table: a variant's steps/s means nothing beside another
         // variant's measured with another batch, model, thread count or instruction set.
         require_one_speed_setup(set);
-        std::map<std::pair<std::string, int>, const SpeedRecord*> newest;
-        for (const auto& s : set.speeds) newest[{s.variant, s.length}] = &s;
+        std::map<std::pair<std::string, int>, const SpeedResult*> newest;
+        for (const auto& s : set.speeds) newest[{s.result.variant, s.result.length}] = &s.result;
         for (const auto& [key, s] : newest) {
-            data[key] = {{s->steps_per_s}, {s->peak_tensor_bytes}};
+            data[key] = {{s->steps_per_s()}, {double(s->peak_tensor_bytes)}};
             variant_of.emplace(s->variant, s->variant);
         }
         t.title = "Training speed (steps/s) and peak tensor memory (MiB) by sequence length";
         std::vector<nlohmann::json> environments;
-        for (const auto& f : set.speed_files)
-            environments.push_back(f.value("environment", nlohmann::json()));
+        for (const auto& f : set.speed_files) environments.push_back(f.report.environment);
         t.measured_on = measured_on(environments);
         t.notes.push_back(fmt::format("From `xformer-bench speed` files (random tokens): {}.",
                                       set.speeds.front().setup));
     } else {
-        for (const auto& r : set.runs) {
-            if (r.steps_per_s <= 0) continue;
-            auto& d = data[{r.label, r.max_len}];
-            d.first.push_back(r.steps_per_s);
-            d.second.push_back(r.peak_tensor_bytes);
-            variant_of.emplace(r.label, r.variant);
+        for (const auto& run : set.runs) {
+            const RunReport& r = run.report;
+            if (r.steps_per_s() <= 0) continue;
+            auto& d = data[{r.row_label(), r.task.max_len}];
+            d.first.push_back(r.steps_per_s());
+            d.second.push_back(double(r.memory.peak_tensor_bytes));
+            variant_of.emplace(r.row_label(), r.model.variant);
         }
         t.title = "Training speed (steps/s) and peak tensor memory (MiB) by task length";
         std::vector<nlohmann::json> environments;
-        for (const auto& r : set.runs)
-            if (r.steps_per_s > 0) environments.push_back(r.environment);
+        for (const auto& run : set.runs)
+            if (run.report.steps_per_s() > 0) environments.push_back(run.report.environment);
         t.measured_on = measured_on(environments);
         t.notes.push_back("From run reports: mean training step time and peak tensor memory.");
     }

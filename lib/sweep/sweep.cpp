@@ -8,7 +8,7 @@
 #include "attention/mixer.h"
 #include "config/run_config.h"
 #include "core/errors.h"
-#include "report/run_report.h"
+#include "report/schemas.h"
 #include "tasks/task.h"
 
 namespace xb {

@@ -1,13 +1,13 @@
 // Kernel throughput measurement; see kernel_speed.h.
 #include "train/kernel_speed.h"
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <vector>
 
 #include "attention/block_attention.h"
 #include "core/gemm.h"
+#include "core/median.h"
 #include "core/rng.h"
 
 namespace xb {
@@ -24,8 +24,7 @@ double median_seconds(int repeats, F&& f) {
         f();
         t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
     }
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
+    return median(t);
 }
 
 std::vector<float> random_buffer(size_t n, uint64_t stream) {

@@ -6,6 +6,7 @@
 
 #include "core/distributed.h"
 #include "core/errors.h"
+#include "core/median.h"
 #include "core/memory_pool.h"
 #include "core/rng.h"
 #include "model/classifier.h"
@@ -16,12 +17,6 @@
 #include "train/trainer.h"
 
 namespace xb {
-
-static double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    size_t n = v.size();
-    return n == 0 ? 0.0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
-}
 
 // Rows [first, last) of a (batch, length) batch of random tokens.
 static SequenceBatch random_sequences(int64_t first, int64_t last, int length, int vocab,
@@ -96,46 +91,68 @@ SpeedResult measure_speed(const RunConfig& cfg, int length, int batch, int steps
     return r;
 }
 
-nlohmann::json to_json(const SpeedResult& r) {
-    nlohmann::json j = {{"variant", r.variant},
-                        {"length", r.length},
-                        {"batch", r.batch},
-                        {"steps", r.steps},
-                        {"median_step_s", r.median_step_s},
-                        {"min_step_s", r.min_step_s},
-                        {"forward_s", r.forward_s},
-                        {"backward_s", r.backward_s},
-                        {"optimizer_s", r.optimizer_s},
-                        {"steps_per_s", r.median_step_s > 0 ? 1.0 / r.median_step_s : 0.0},
-                        {"tokens_per_s", r.tokens_per_s},
-                        {"peak_tensor_bytes", r.peak_tensor_bytes},
-                        {"peak_rss_bytes", r.peak_rss_bytes},
-                        {"params", r.params}};
+BaselineRatios ratios_to(const SpeedResult& r, const SpeedResult& baseline) {
+    return {baseline.median_step_s / r.median_step_s,
+            double(r.peak_tensor_bytes) / double(baseline.peak_tensor_bytes),
+            double(r.peak_rss_bytes) / double(baseline.peak_rss_bytes)};
+}
+
+const SpeedResult* find_measurement(const std::vector<SpeedResult>& results,
+                                    const std::string& variant, int length) {
+    const SpeedResult* found = nullptr;
+    for (const auto& x : results)
+        if (x.length == length && x.variant == variant) found = &x;
+    return found;
+}
+
+void to_json(nlohmann::json& j, const SpeedResult& r) {
+    j = {{"variant", r.variant},
+         {"length", r.length},
+         {"batch", r.batch},
+         {"steps", r.steps},
+         {"median_step_s", r.median_step_s},
+         {"min_step_s", r.min_step_s},
+         {"forward_s", r.forward_s},
+         {"backward_s", r.backward_s},
+         {"optimizer_s", r.optimizer_s},
+         {"steps_per_s", r.steps_per_s()},
+         {"tokens_per_s", r.tokens_per_s},
+         {"peak_tensor_bytes", r.peak_tensor_bytes},
+         {"peak_rss_bytes", r.peak_rss_bytes},
+         {"params", r.params}};
     if (r.ranks > 1) {  // data parallel: step times include the gradient allreduce
         j["ranks"] = r.ranks;
         j["communication_s"] = r.communication_s;
     }
-    return j;
+    if (r.vs_baseline) {
+        j["speedup_vs_baseline"] = r.vs_baseline->speedup;
+        j["memory_ratio_vs_baseline"] = r.vs_baseline->memory_ratio;
+        j["rss_ratio_vs_baseline"] = r.vs_baseline->rss_ratio;
+    }
 }
 
-SpeedResult speed_result_from_json(const nlohmann::json& j) {
-    SpeedResult r;
+void from_json(const nlohmann::json& j, SpeedResult& r) {
+    const SpeedResult none;
     r.variant = j.at("variant").get<std::string>();
     r.length = j.at("length").get<int>();
-    r.batch = j.at("batch").get<int>();
-    r.steps = j.at("steps").get<int>();
+    r.batch = j.value("batch", none.batch);
+    r.steps = j.value("steps", none.steps);
     r.median_step_s = j.at("median_step_s").get<double>();
-    r.min_step_s = j.at("min_step_s").get<double>();
-    r.forward_s = j.at("forward_s").get<double>();
-    r.backward_s = j.at("backward_s").get<double>();
-    r.optimizer_s = j.at("optimizer_s").get<double>();
-    r.tokens_per_s = j.at("tokens_per_s").get<double>();
+    r.min_step_s = j.value("min_step_s", none.min_step_s);
+    r.forward_s = j.value("forward_s", none.forward_s);
+    r.backward_s = j.value("backward_s", none.backward_s);
+    r.optimizer_s = j.value("optimizer_s", none.optimizer_s);
+    r.tokens_per_s = j.value("tokens_per_s", none.tokens_per_s);
     r.peak_tensor_bytes = j.at("peak_tensor_bytes").get<size_t>();
-    r.peak_rss_bytes = j.at("peak_rss_bytes").get<size_t>();
-    r.params = j.at("params").get<int64_t>();
-    r.ranks = j.value("ranks", 1);
-    r.communication_s = j.value("communication_s", 0.0);
-    return r;
+    r.peak_rss_bytes = j.value("peak_rss_bytes", none.peak_rss_bytes);
+    r.params = j.value("params", none.params);
+    r.ranks = j.value("ranks", none.ranks);
+    r.communication_s = j.value("communication_s", none.communication_s);
+    r.vs_baseline.reset();
+    if (j.contains("speedup_vs_baseline"))
+        r.vs_baseline = BaselineRatios{j.at("speedup_vs_baseline").get<double>(),
+                                       j.value("memory_ratio_vs_baseline", 0.0),
+                                       j.value("rss_ratio_vs_baseline", 0.0)};
 }
 
 }  // namespace xb

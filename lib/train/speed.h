@@ -5,11 +5,23 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <optional>
+#include <vector>
+
 #include "config/run_config.h"
 #include "tasks/task.h"
 
 namespace xb {
 
+// A measurement against the baseline variant's at the same length.
+struct BaselineRatios {
+    double speedup = 0;       // baseline median step time / this one's
+    double memory_ratio = 0;  // peak tensor bytes / the baseline's
+    double rss_ratio = 0;     // peak RSS / the baseline's
+};
+
+// One (variant, length) measurement: what a child process prints and what a speed file's
+// "records" hold, and what `compare` and `plot` read back (see to_json/from_json below).
 struct SpeedResult {
     std::string variant;
     int length = 0, batch = 0, steps = 0;
@@ -18,15 +30,29 @@ struct SpeedResult {
     double tokens_per_s = 0;
     size_t peak_tensor_bytes = 0, peak_rss_bytes = 0;
     int64_t params = 0;
-    int ranks = 1;               // MPI ranks sharing each batch (data parallel)
-    double communication_s = 0;  // median seconds per step in the gradient allreduce
+    int ranks = 1;                              // MPI ranks sharing each batch (data parallel)
+    double communication_s = 0;                 // median seconds per step in the gradient allreduce
+    std::optional<BaselineRatios> vs_baseline;  // set in speed files, not in a child's output
+
+    double steps_per_s() const { return median_step_s > 0 ? 1.0 / median_step_s : 0.0; }
 };
+
+BaselineRatios ratios_to(const SpeedResult& r, const SpeedResult& baseline);
+// The last of `results` measuring `variant` at `length`, or null.
+const SpeedResult* find_measurement(const std::vector<SpeedResult>& results,
+                                    const std::string& variant, int length);
 
 // cfg.model is the model to time; vocabulary and classes come from cfg.task's task. Under MPI
 // `batch` is the global batch: each rank takes its share, and gradients are summed every step.
 SpeedResult measure_speed(const RunConfig& cfg, int length, int batch, int steps, int warmup);
 
-nlohmann::json to_json(const SpeedResult& r);
-SpeedResult speed_result_from_json(const nlohmann::json& j);
+// The record's keys: variant, length, batch, steps, median_step_s, min_step_s, forward_s,
+// backward_s, optimizer_s, steps_per_s (derived), tokens_per_s, peak_tensor_bytes,
+// peak_rss_bytes, params; ranks and communication_s when ranks > 1; speedup_vs_baseline,
+// memory_ratio_vs_baseline and rss_ratio_vs_baseline with vs_baseline.
+void to_json(nlohmann::json& j, const SpeedResult& r);
+// variant, length, median_step_s and peak_tensor_bytes are required (nlohmann::json::exception
+// without them, or for a value of the wrong type); the other keys default.
+void from_json(const nlohmann::json& j, SpeedResult& r);
 
 }  // namespace xb

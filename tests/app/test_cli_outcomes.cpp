@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "config/run_config.h"
+#include "core/file_io.h"
+#include "report/speed_report.h"
 #include "support/run_binary.h"
 
 TEST_SUITE_BEGIN("integration");
@@ -113,6 +115,8 @@ TEST_CASE("cli: speed writes one JSON file with a record per variant and length"
                               base["peak_tensor_bytes"].get<double>()));
     }
     CHECK(j["records"][0]["speedup_vs_baseline"] == 1.0);
+    // SpeedReport carries every field `speed` wrote: read and written again, the file's exact text.
+    CHECK(nlohmann::json(j.get<SpeedReport>()).dump(2) + "\n" == read_file_bytes(files[0]));
 }
 
 TEST_SUITE_END();

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "config/run_config.h"
+#include "core/file_io.h"
 #include "core/rng.h"
 #include "report/run_report.h"
 #include "support/run_binary.h"
@@ -91,6 +92,8 @@ TEST_CASE("end to end: `run` writes a complete report atomically and prints one 
     CHECK(j["task"]["splits"]["train"] == 64);
     CHECK(j["config"]["seed"] == 3);
     CHECK(j["history"].size() == 2);
+    // RunReport carries every field `run` wrote: read and written again, the file's exact text.
+    CHECK(nlohmann::json(j.get<RunReport>()).dump(2) + "\n" == read_file_bytes(path));
     int leftovers = 0;
     for (auto& e : std::filesystem::directory_iterator(dir))
         leftovers += e.path().string().find(".tmp") != std::string::npos;
