@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "autograd/parameters.h"
 #include "autograd/tape.h"
-#include "model/parameters.h"
 
 namespace xb {
 

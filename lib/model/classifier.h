@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "attention/mixer.h"
+#include "autograd/parameters.h"
 #include "config/run_config.h"
-#include "model/parameters.h"
 
 namespace xb {
 
