@@ -271,9 +271,14 @@ void validate(const RunConfig& c) {
     // variant's footprint reads its options, then one throwaway mixer is built with them at a
     // small width, so that checking a very wide model allocates little (the memory estimate of
     // `run` and `speed` judges the size).
-    MixerSpec spec{
-        m.dim,   m.heads, 0, c.task.max_len, m.attention.dropout, c.seed, m.attention.options,
-        "check."};
+    MixerSpec spec;
+    spec.dim = m.dim;
+    spec.heads = m.heads;
+    spec.max_len = c.task.max_len;
+    spec.attention_dropout = m.attention.dropout;
+    spec.seed = c.seed;
+    spec.options = m.attention.options;
+    spec.prefix = "check.";
     const VariantEntry& variant = find_variant(m.attention.variant);
     variant.footprint(spec, MixerShape{1, 1, 1});
     spec.dim = m.heads * std::min(m.dim / m.heads, 4);

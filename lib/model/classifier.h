@@ -27,6 +27,11 @@ struct Batch {
     std::vector<int32_t> labels;
 };
 
+// The MixerSpec of block `layer` of a model of this config (width, heads, attention dropout and
+// options; parameters named "blocks.<layer>.mixer.*"). max_len: the longest sequence the mixer
+// sees, a CLS token included.
+MixerSpec block_mixer_spec(const ModelConfig& cfg, int layer, int max_len, uint64_t seed);
+
 class Classifier {
   public:
     // max_len: the longest sequence the model will see (learned positions are sized by it).

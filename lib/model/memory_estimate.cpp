@@ -11,6 +11,7 @@
 
 #include "attention/mixer.h"
 #include "core/errors.h"
+#include "model/classifier.h"
 
 namespace xb {
 
@@ -37,14 +38,8 @@ MemoryEstimate estimate_training_memory(const RunConfig& cfg, const TrainingShap
     const double max_positions = double(cfg.task.max_len) + (cls ? 1 : 0);
     const double B = shape.batch, T = shape.length + (cls ? 1 : 0), C = m.dim, F = m.ffn_dim;
     const double N = B * T, A = N * C;
-    MixerSpec spec{m.dim,
-                   m.heads,
-                   0,
-                   int(std::min(max_positions, double(std::numeric_limits<int>::max()))),
-                   m.attention.dropout,
-                   cfg.seed,
-                   m.attention.options,
-                   ""};
+    const MixerSpec spec = block_mixer_spec(
+        m, 0, int(std::min(max_positions, double(std::numeric_limits<int>::max()))), cfg.seed);
     const MixerFootprint mixer =
         find_variant(m.attention.variant).footprint(spec, MixerShape{B, T, shape.threads});
 
