@@ -34,9 +34,11 @@ MixerSpec block_mixer_spec(const ModelConfig& cfg, int layer, int max_len, uint6
 
 class Classifier {
   public:
-    // max_len: the longest sequence the model will see (learned positions are sized by it).
-    Classifier(const ModelConfig& cfg, int vocab_size, int num_classes, int max_len, bool pair,
-               uint64_t seed);
+    // variant: cfg.attention.variant's registry entry, resolved once by the caller
+    // (setup/run_setup.h). max_len: the longest sequence the model will see (learned positions
+    // are sized by it).
+    Classifier(const ModelConfig& cfg, const VariantEntry& variant, int vocab_size, int num_classes,
+               int max_len, bool pair, uint64_t seed);
     // logits (B, K)
     Var forward(const Batch& batch, bool training, int64_t step);
     ParameterStore& params() { return params_; }

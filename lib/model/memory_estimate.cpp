@@ -32,7 +32,8 @@ double model_parameters(const ModelConfig& m, int vocab, int classes, double pos
 
 }  // namespace
 
-MemoryEstimate estimate_training_memory(const RunConfig& cfg, const TrainingShape& shape) {
+MemoryEstimate estimate_training_memory(const RunConfig& cfg, const VariantEntry& variant,
+                                        const TrainingShape& shape) {
     const ModelConfig& m = cfg.model;
     const bool cls = m.pooling == "cls";
     const double max_positions = double(cfg.task.max_len) + (cls ? 1 : 0);
@@ -40,8 +41,7 @@ MemoryEstimate estimate_training_memory(const RunConfig& cfg, const TrainingShap
     const double N = B * T, A = N * C;
     const MixerSpec spec = block_mixer_spec(
         m, 0, int(std::min(max_positions, double(std::numeric_limits<int>::max()))), cfg.seed);
-    const MixerFootprint mixer =
-        find_variant(m.attention.variant).footprint(spec, MixerShape{B, T, shape.threads});
+    const MixerFootprint mixer = variant.footprint(spec, MixerShape{B, T, shape.threads});
 
     // One encoder pass: embedding (+ CLS) + positions + dropout, then per block
     // LN, mixer, residual, LN, FFN (fc1, GELU, fc2), residual; final LN and pooling.

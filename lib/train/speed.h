@@ -5,8 +5,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
-#include "config/run_config.h"
-#include "tasks/task.h"
+#include "setup/run_setup.h"
 
 namespace xb {
 
@@ -22,9 +21,10 @@ struct SpeedResult {
     double communication_s = 0;  // median seconds per step in the gradient allreduce
 };
 
-// cfg.model is the model to time; vocabulary and classes come from cfg.task's task. Under MPI
-// `batch` is the global batch: each rank takes its share, and gradients are summed every step.
-SpeedResult measure_speed(const RunConfig& cfg, int length, int batch, int steps, int warmup);
+// setup.config.model (with setup.variant) is the model to time; vocabulary and classes come from
+// setup.config.task's task. Under MPI `batch` is the global batch: each rank takes its share, and
+// gradients are summed every step.
+SpeedResult measure_speed(const RunSetup& setup, int length, int batch, int steps, int warmup);
 
 nlohmann::json to_json(const SpeedResult& r);
 SpeedResult speed_result_from_json(const nlohmann::json& j);
