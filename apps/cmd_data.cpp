@@ -8,9 +8,10 @@
 #include <optional>
 
 #include "commands.h"
-#include "config/run_config.h"
 #include "core/errors.h"
 #include "core/file_io.h"
+#include "setup/run_setup.h"
+#include "tasks/task.h"
 
 namespace xb::app {
 
@@ -29,7 +30,7 @@ int data_command(const DataOptions& o) {
     std::vector<std::string> overrides = o.overrides;
     overrides.push_back("task.name=\"" + o.task + "\"");
     if (o.seed) overrides.push_back(fmt::format("seed={}", *o.seed));
-    RunConfig cfg = load_config(o.config, overrides);
+    RunConfig cfg = load_run_setup(o.config, overrides).config;
     if (o.out.empty() && o.preview == 0)
         throw ConfigError(
             "data: give --out DIR to write the files, or --preview N to print examples");

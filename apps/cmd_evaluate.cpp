@@ -10,13 +10,13 @@
 #include <optional>
 
 #include "commands.h"
-#include "config/run_config.h"
 #include "core/errors.h"
 #include "core/file_io.h"
 #include "model/classifier.h"
 #include "report/environment.h"
 #include "report/json_file.h"
 #include "report/schemas.h"
+#include "setup/run_setup.h"
 #include "train/batching.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -50,8 +50,10 @@ int evaluate_command(const EvaluateOptions& o) {
     const std::string path = o.report.empty() ? default_report_path(o) : o.report;
     probe_output_file(path);
     Checkpoint c = read_checkpoint(o.checkpoint);
-    RunConfig cfg = config_from_json(c.config);
-    if (o.threads) cfg.train.threads = *o.threads;
+    RunConfig saved = config_from_json(c.config);
+    if (o.threads) saved.train.threads = *o.threads;
+    const RunSetup setup = check_run_setup(saved);
+    const RunConfig& cfg = setup.config;
     set_threads(cfg.train.threads);
     if (o.weights == "best" && c.best.empty())
         throw ConfigError(fmt::format(
@@ -61,8 +63,8 @@ int evaluate_command(const EvaluateOptions& o) {
 
     auto task = make_task(cfg.task);
     const bool pair = task->is_pair();
-    Classifier model(cfg.model, task->vocab_size(), task->num_classes(), cfg.task.max_len, pair,
-                     cfg.seed);
+    Classifier model(cfg.model, *setup.variant, task->vocab_size(), task->num_classes(),
+                     cfg.task.max_len, pair, cfg.seed);
     check_matches_model(c, model.params());
     Dataset data = load_or_generate(*task, cfg.task, cfg.seed);
     const std::vector<Example>& split = o.split == "val" ? data.val : data.test;

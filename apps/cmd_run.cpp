@@ -11,12 +11,12 @@
 #include <optional>
 
 #include "commands.h"
-#include "config/run_config.h"
 #include "core/distributed.h"
 #include "core/errors.h"
 #include "core/file_io.h"
 #include "report/json_file.h"
 #include "report/run_report.h"
+#include "setup/run_setup.h"
 #include "train/checkpoint.h"
 #include "train/data_parallel.h"
 #include "train/trainer.h"
@@ -95,10 +95,10 @@ int run_command(const RunOptions& o) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     std::vector<std::string> overrides = o.overrides;
-    if (!o.variant.empty()) overrides.push_back("model.attention.variant=\"" + o.variant + "\"");
     if (o.seed) overrides.push_back(fmt::format("seed={}", *o.seed));
     if (o.threads) overrides.push_back(fmt::format("train.threads={}", *o.threads));
-    RunConfig cfg = load_config(o.config, overrides);
+    const RunSetup setup = load_run_setup(o.config, overrides, o.variant);
+    const RunConfig& cfg = setup.config;
     set_threads(cfg.train.threads);
 
     const std::string path = !o.report.empty()
@@ -106,7 +106,7 @@ int run_command(const RunOptions& o) {
                                  : fmt::format("{}/{}__{}__seed{}.json", o.out, cfg.task.name,
                                                cfg.model.attention.variant, cfg.seed);
     // A configuration that cannot fit stops here, before anything big is allocated.
-    check_memory_estimate(cfg, std::min(cfg.train.batch_size, cfg.task.n_train), cfg.task.max_len,
+    check_memory_estimate(setup, std::min(cfg.train.batch_size, cfg.task.n_train), cfg.task.max_len,
                           true, o.max_memory, "train.batch_size", "task.max_len");
     probe_output_file(path);  // before hours of work, not after
     // A checkpoint to continue from is read (and refused when it does not fit) before any work.
@@ -161,7 +161,7 @@ int run_command(const RunOptions& o) {
     if (resume) hooks.resume = &*resume;
     if (world_rank() == 0)
         hooks.save = [&checkpoint](const Checkpoint& c) { write_checkpoint(checkpoint, c); };
-    RunResult r = train_and_evaluate(cfg, *task, data, hooks);
+    RunResult r = train_and_evaluate(setup, *task, data, hooks);
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     if (progress && r.status != "completed") fmt::print(stderr, "\n");

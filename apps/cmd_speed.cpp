@@ -9,9 +9,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "attention/mixer.h"
 #include "commands.h"
-#include "config/run_config.h"
 #include "core/distributed.h"
 #include "core/errors.h"
 #include "core/file_io.h"
@@ -20,6 +18,7 @@
 #include "report/json_file.h"
 #include "report/schemas.h"
 #include "report/speed_report.h"
+#include "setup/run_setup.h"
 #include "train/kernel_speed.h"
 #include "train/speed.h"
 
@@ -49,9 +48,9 @@ SpeedResult measure_one(const SpeedOptions& o, const RunConfig& base, const std:
     RunConfig cfg = base;
     cfg.model.attention.variant = variant;
     cfg.task.max_len = length;
-    validate(cfg);
-    check_memory_estimate(cfg, o.batch, length, false, o.max_memory, "--batch", "--lengths");
-    return measure_speed(cfg, length, o.batch, o.steps, o.warmup);
+    const RunSetup setup = check_run_setup(cfg);
+    check_memory_estimate(setup, o.batch, length, false, o.max_memory, "--batch", "--lengths");
+    return measure_speed(setup, length, o.batch, o.steps, o.warmup);
 }
 
 int speed_child(const SpeedOptions& o, const RunConfig& base) {
@@ -110,9 +109,7 @@ int speed_command(const SpeedOptions& o) {
     // so `--set model.attention.options...` is checked against that variant's options.
     std::vector<std::string> variants = split_list(o.variants, "--variants");
     const std::string first = o.child.empty() ? variants[0] : o.child.substr(0, o.child.rfind(':'));
-    std::vector<std::string> with_variant = overrides;
-    if (!o.kernel) with_variant.push_back("model.attention.variant=\"" + first + "\"");
-    RunConfig base = load_config(o.config, with_variant);
+    const RunConfig base = load_run_setup(o.config, overrides, o.kernel ? "" : first).config;
     set_threads(base.train.threads);
     if (!o.child.empty()) return speed_child(o, base);
     if (o.kernel && world_size() > 1)
@@ -122,12 +119,10 @@ int speed_command(const SpeedOptions& o) {
     // measuring any.
     for (const auto& v : variants) {
         if (o.kernel) break;
-        std::vector<std::string> check = overrides;
-        check.push_back("model.attention.variant=\"" + v + "\"");
-        RunConfig cfg = load_config(o.config, check);
+        RunSetup setup = load_run_setup(o.config, overrides, v);
         for (int len : lengths) {
-            cfg.task.max_len = len;
-            check_memory_estimate(cfg, o.batch, len, false, o.max_memory, "--batch", "--lengths");
+            setup.config.task.max_len = len;
+            check_memory_estimate(setup, o.batch, len, false, o.max_memory, "--batch", "--lengths");
         }
     }
     probe_writable_directory(o.out);  // before the measurements, not after

@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace xb {
-struct RunConfig;
+struct RunSetup;
 }  // namespace xb
 
 namespace xb::app {
@@ -39,12 +39,12 @@ CLI::Validator non_negative_integer();
 
 // --max-memory SIZE (the help text and the default: the machine's available memory).
 void add_max_memory_option(CLI::App* sub, std::string* max_memory);
-// Estimates the peak tensor bytes of training cfg.model on cfg.task's task with `batch`
+// Estimates the peak tensor bytes of training setup's model on its task with `batch`
 // sequences of `length` tokens and this process's threads (model/memory_estimate.h), and
 // throws ConfigError naming the estimate, the limit and the settings that drive it when it
 // exceeds max_memory ("" = MemAvailable). keep_best: run's copy of the best weights. The
 // estimate is also kept for the "out of memory" message should an allocation fail anyway.
-void check_memory_estimate(const RunConfig& cfg, int64_t batch, int64_t length, bool keep_best,
+void check_memory_estimate(const RunSetup& setup, int64_t batch, int64_t length, bool keep_best,
                            const std::string& max_memory, const std::string& batch_key,
                            const std::string& length_key);
 // The estimate the last check made ("" before any), for main's "out of memory" message.

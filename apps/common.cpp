@@ -3,9 +3,10 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "config/run_config.h"
 #include "core/errors.h"
 #include "model/memory_estimate.h"
+#include "setup/run_setup.h"
+#include "tasks/task.h"
 
 namespace xb::app {
 
@@ -76,11 +77,12 @@ void add_max_memory_option(CLI::App* sub, std::string* max_memory) {
                     "or with k, M, G, T: 2G, 500M); default: the available memory");
 }
 
-void check_memory_estimate(const RunConfig& cfg, int64_t batch, int64_t length, bool keep_best,
+void check_memory_estimate(const RunSetup& setup, int64_t batch, int64_t length, bool keep_best,
                            const std::string& max_memory, const std::string& batch_key,
                            const std::string& length_key) {
     const size_t limit =
         max_memory.empty() ? available_memory_bytes() : parse_byte_size(max_memory, "--max-memory");
+    const RunConfig& cfg = setup.config;
     const auto task = make_task(cfg.task);
     TrainingShape shape;
     shape.vocab = task->vocab_size();
@@ -90,7 +92,7 @@ void check_memory_estimate(const RunConfig& cfg, int64_t batch, int64_t length, 
     shape.length = length;
     shape.threads = omp_get_max_threads();
     shape.keep_best = keep_best;
-    const MemoryEstimate estimate = estimate_training_memory(cfg, shape);
+    const MemoryEstimate estimate = estimate_training_memory(cfg, *setup.variant, shape);
     g_last_estimate = describe_estimate(cfg, shape, estimate, batch_key, length_key);
     if (limit == 0 || estimate.total() <= limit) return;  // 0: /proc/meminfo unreadable
     throw ConfigError(fmt::format(

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "autograd/parameters.h"
 #include "autograd/tape.h"
-#include "model/parameters.h"
 
 namespace xb {
 
@@ -22,13 +22,17 @@ struct MixContext {
     int64_t step;   // training step (for redraw schedules), -1 at evaluation
 };
 
-// Everything a variant factory needs.
+// Everything a variant factory needs. Set the fields by name (model/classifier.h
+// block_mixer_spec fills them from a ModelConfig).
 struct MixerSpec {
-    int dim, heads, layer, max_len;
-    float attention_dropout;
-    uint64_t seed;
-    nlohmann::json options;  // the variant's own options, read strictly
-    std::string prefix;      // parameter name prefix, e.g. "blocks.0.mixer."
+    int dim = 0;
+    int heads = 1;
+    int layer = 0;
+    int max_len = 0;  // the longest sequence the mixer will see
+    float attention_dropout = 0.0f;
+    uint64_t seed = 0;
+    nlohmann::json options = nlohmann::json::object();  // the variant's own, read strictly
+    std::string prefix;  // parameter name prefix, e.g. "blocks.0.mixer."
 };
 
 // What one layer's mixer costs in tensor memory during a training step, in floats, from shapes

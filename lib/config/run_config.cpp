@@ -1,10 +1,9 @@
-// Run configuration: JSON mapping, strict checking, overrides and validation.
+// Run configuration: JSON mapping, strict checking, overrides and field rules.
 #include "config/run_config.h"
 
-#include <algorithm>
 #include <cstdint>
 
-#include "attention/mixer.h"
+#include "core/check.h"
 #include "core/errors.h"
 #include "core/file_io.h"
 #include "core/json_text.h"
@@ -115,15 +114,6 @@ RunConfig config_from_json(const nlohmann::json& j) {
     } catch (const nlohmann::json::exception& e) {
         throw ConfigError(fmt::format("config: {}", e.what()));
     }
-    // Task sizes the config leaves out are the task's own (an unknown task fails in validate()).
-    if (const TaskEntry* task = find_task(cfg.task.name)) {
-        const nlohmann::json given = j.value("task", nlohmann::json::object());
-        const TaskDefaults& d = task->defaults;
-        if (!given.contains("max_len")) cfg.task.max_len = d.max_len;
-        if (!given.contains("n_train")) cfg.task.n_train = d.n_train;
-        if (!given.contains("n_val")) cfg.task.n_val = d.n_val;
-        if (!given.contains("n_test")) cfg.task.n_test = d.n_test;
-    }
     return cfg;
 }
 
@@ -183,19 +173,13 @@ void apply_override(nlohmann::json& j, const std::string& assignment) {
     }
 }
 
-RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
-    return config_from_text(path.empty() ? "{}" : read_file_bytes(path), path, overrides);
-}
-
-RunConfig config_from_text(const std::string& text, const std::string& where,
-                           const std::vector<std::string>& overrides) {
+nlohmann::json config_json_from_text(const std::string& text, const std::string& where,
+                                     const std::vector<std::string>& overrides) {
     nlohmann::json j = parse_json_located(text, where);
     if (!j.is_object())
         throw ConfigError(fmt::format("{}: the config must be a JSON object", where));
     for (const auto& o : overrides) apply_override(j, o);
-    RunConfig cfg = config_from_json(j);
-    validate(cfg);
-    return cfg;
+    return j;
 }
 
 static void require(bool ok, const std::string& message) {
@@ -265,20 +249,6 @@ void validate(const RunConfig& c) {
     require(k.n_train >= 1, fmt::format("task.n_train={} must be positive", k.n_train));
     require(k.n_val >= 1, fmt::format("task.n_val={} must be positive", k.n_val));
     require(k.n_test >= 1, fmt::format("task.n_test={} must be positive", k.n_test));
-    make_task(k);  // unknown task name or bad task options
-
-    // Unknown variant names and bad variant options fail here, before any data is made: the
-    // variant's footprint reads its options, then one throwaway mixer is built with them at a
-    // small width, so that checking a very wide model allocates little (the memory estimate of
-    // `run` and `speed` judges the size).
-    MixerSpec spec{
-        m.dim,   m.heads, 0, c.task.max_len, m.attention.dropout, c.seed, m.attention.options,
-        "check."};
-    const VariantEntry& variant = find_variant(m.attention.variant);
-    variant.footprint(spec, MixerShape{1, 1, 1});
-    spec.dim = m.heads * std::min(m.dim / m.heads, 4);
-    ParameterStore scratch(0);
-    variant.make(spec, scratch);
 }
 
 }  // namespace xb

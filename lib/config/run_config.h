@@ -1,6 +1,8 @@
 // The run configuration: plain structs whose defaults are the base config. JSON files and
 // `--set key.path=value` overrides are applied on top; unknown keys and wrong types are
-// ConfigErrors naming the full key path; validate() checks cross-field rules.
+// ConfigErrors naming the full key path; validate() checks field and cross-field rules. Plain
+// data: checking the variant and task names and options against their registries, and the sizes
+// of the named task that a config leaves out, are setup/run_setup.h's.
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -8,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tasks/task.h"
+#include "config/task_config.h"
 
 namespace xb {
 
@@ -89,12 +91,11 @@ nlohmann::json parse_json_located(const std::string& text, const std::string& wh
 nlohmann::json read_json_file(const std::string& path);
 // Applies "a.b.c=value" to j; value is parsed as JSON when it parses, else taken as a string.
 void apply_override(nlohmann::json& j, const std::string& assignment);
-// File (optional) + overrides -> validated config.
-RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
-// The same for config text; `where` names it in messages.
-RunConfig config_from_text(const std::string& text, const std::string& where,
-                           const std::vector<std::string>& overrides);
-// Cross-field rules; throws ConfigError naming keys and values.
+// Config text + overrides -> the config's JSON (a JSON object); `where` names the text in
+// messages.
+nlohmann::json config_json_from_text(const std::string& text, const std::string& where,
+                                     const std::vector<std::string>& overrides);
+// Field and cross-field rules; throws ConfigError naming keys and values.
 void validate(const RunConfig& cfg);
 
 }  // namespace xb

@@ -8,8 +8,21 @@
 
 namespace xb {
 
-Classifier::Classifier(const ModelConfig& cfg, int vocab_size, int num_classes, int max_len,
-                       bool pair, uint64_t seed)
+MixerSpec block_mixer_spec(const ModelConfig& cfg, int layer, int max_len, uint64_t seed) {
+    MixerSpec spec;
+    spec.dim = cfg.dim;
+    spec.heads = cfg.heads;
+    spec.layer = layer;
+    spec.max_len = max_len;
+    spec.attention_dropout = cfg.attention.dropout;
+    spec.seed = seed;
+    spec.options = cfg.attention.options;
+    spec.prefix = fmt::format("blocks.{}.mixer.", layer);
+    return spec;
+}
+
+Classifier::Classifier(const ModelConfig& cfg, const VariantEntry& variant, int vocab_size,
+                       int num_classes, int max_len, bool pair, uint64_t seed)
     : cfg_(cfg), pair_(pair), seed_(seed), params_(seed) {
     const int64_t C = cfg.dim, F = cfg.ffn_dim;
     const bool cls = cfg.pooling == "cls";
@@ -25,10 +38,7 @@ Classifier::Classifier(const ModelConfig& cfg, int vocab_size, int num_classes, 
         Block b;
         b.ln1_g = params_.constant(p + "ln1.weight", {C}, 1.0f);
         b.ln1_b = params_.constant(p + "ln1.bias", {C}, 0.0f);
-        MixerSpec spec{
-            int(C),      cfg.heads, l, max_len_, cfg.attention.dropout, seed, cfg.attention.options,
-            p + "mixer."};
-        b.mixer = find_variant(cfg.attention.variant).make(spec, params_);
+        b.mixer = variant.make(block_mixer_spec(cfg, l, max_len_, seed), params_);
         b.ln2_g = params_.constant(p + "ln2.weight", {C}, 1.0f);
         b.ln2_b = params_.constant(p + "ln2.bias", {C}, 0.0f);
         b.w1 = params_.xavier(p + "ffn.fc1.weight", F, C);

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "attention/mixer.h"
+#include "autograd/parameters.h"
 #include "config/run_config.h"
-#include "model/parameters.h"
 
 namespace xb {
 
@@ -27,11 +27,18 @@ struct Batch {
     std::vector<int32_t> labels;
 };
 
+// The MixerSpec of block `layer` of a model of this config (width, heads, attention dropout and
+// options; parameters named "blocks.<layer>.mixer.*"). max_len: the longest sequence the mixer
+// sees, a CLS token included.
+MixerSpec block_mixer_spec(const ModelConfig& cfg, int layer, int max_len, uint64_t seed);
+
 class Classifier {
   public:
-    // max_len: the longest sequence the model will see (learned positions are sized by it).
-    Classifier(const ModelConfig& cfg, int vocab_size, int num_classes, int max_len, bool pair,
-               uint64_t seed);
+    // variant: cfg.attention.variant's registry entry, resolved once by the caller
+    // (setup/run_setup.h). max_len: the longest sequence the model will see (learned positions
+    // are sized by it).
+    Classifier(const ModelConfig& cfg, const VariantEntry& variant, int vocab_size, int num_classes,
+               int max_len, bool pair, uint64_t seed);
     // logits (B, K)
     Var forward(const Batch& batch, bool training, int64_t step);
     ParameterStore& params() { return params_; }

@@ -11,6 +11,7 @@
 
 #include "attention/mixer.h"
 #include "core/errors.h"
+#include "model/classifier.h"
 
 namespace xb {
 
@@ -31,22 +32,16 @@ double model_parameters(const ModelConfig& m, int vocab, int classes, double pos
 
 }  // namespace
 
-MemoryEstimate estimate_training_memory(const RunConfig& cfg, const TrainingShape& shape) {
+MemoryEstimate estimate_training_memory(const RunConfig& cfg, const VariantEntry& variant,
+                                        const TrainingShape& shape) {
     const ModelConfig& m = cfg.model;
     const bool cls = m.pooling == "cls";
     const double max_positions = double(cfg.task.max_len) + (cls ? 1 : 0);
     const double B = shape.batch, T = shape.length + (cls ? 1 : 0), C = m.dim, F = m.ffn_dim;
     const double N = B * T, A = N * C;
-    MixerSpec spec{m.dim,
-                   m.heads,
-                   0,
-                   int(std::min(max_positions, double(std::numeric_limits<int>::max()))),
-                   m.attention.dropout,
-                   cfg.seed,
-                   m.attention.options,
-                   ""};
-    const MixerFootprint mixer =
-        find_variant(m.attention.variant).footprint(spec, MixerShape{B, T, shape.threads});
+    const MixerSpec spec = block_mixer_spec(
+        m, 0, int(std::min(max_positions, double(std::numeric_limits<int>::max()))), cfg.seed);
+    const MixerFootprint mixer = variant.footprint(spec, MixerShape{B, T, shape.threads});
 
     // One encoder pass: embedding (+ CLS) + positions + dropout, then per block
     // LN, mixer, residual, LN, FFN (fc1, GELU, fc2), residual; final LN and pooling.

@@ -35,8 +35,12 @@ struct TrainingShape {
     bool keep_best = false;  // run keeps a copy of the best-validation weights; speed does not
 };
 
-// cfg.model with the positions table sized by cfg.task.max_len.
-MemoryEstimate estimate_training_memory(const RunConfig& cfg, const TrainingShape& shape);
+struct VariantEntry;  // attention/mixer.h
+
+// cfg.model with the positions table sized by cfg.task.max_len; variant is the registry entry of
+// cfg.model.attention.variant (its footprint gives the mixers' part).
+MemoryEstimate estimate_training_memory(const RunConfig& cfg, const VariantEntry& variant,
+                                        const TrainingShape& shape);
 
 // "12.3 GB" style (decimal units, as --max-memory takes them).
 std::string format_bytes(double bytes);

@@ -5,8 +5,8 @@
 #pragma once
 #include <vector>
 
+#include "autograd/parameters.h"
 #include "config/run_config.h"
-#include "model/parameters.h"
 
 namespace xb {
 

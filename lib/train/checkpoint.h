@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "autograd/parameters.h"
 #include "core/tensor.h"
-#include "model/parameters.h"
 #include "train/trainer.h"
 
 namespace xb {

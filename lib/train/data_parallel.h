@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/parameters.h"
+#include "autograd/parameters.h"
 
 namespace xb {
 

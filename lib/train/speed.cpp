@@ -13,6 +13,7 @@
 #include "ops/ops.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
+#include "tasks/task.h"
 #include "train/data_parallel.h"
 #include "train/trainer.h"
 
@@ -33,11 +34,12 @@ static SequenceBatch random_sequences(int64_t first, int64_t last, int length, i
     return s;
 }
 
-SpeedResult measure_speed(const RunConfig& cfg, int length, int batch, int steps, int warmup) {
+SpeedResult measure_speed(const RunSetup& setup, int length, int batch, int steps, int warmup) {
     using Clock = std::chrono::steady_clock;
+    const RunConfig& cfg = setup.config;
     auto task = make_task(cfg.task);
-    Classifier model(cfg.model, task->vocab_size(), task->num_classes(), length, task->is_pair(),
-                     cfg.seed);
+    Classifier model(cfg.model, *setup.variant, task->vocab_size(), task->num_classes(), length,
+                     task->is_pair(), cfg.seed);
     AdamW optimizer(model.params(), cfg.optim);
     // Under MPI, `batch` is the global batch and this rank takes its fixed share of the rows.
     if (batch < world_size())

@@ -8,8 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "config/run_config.h"
-#include "tasks/task.h"
+#include "setup/run_setup.h"
 
 namespace xb {
 
@@ -42,9 +41,10 @@ BaselineRatios ratios_to(const SpeedResult& r, const SpeedResult& baseline);
 const SpeedResult* find_measurement(const std::vector<SpeedResult>& results,
                                     const std::string& variant, int length);
 
-// cfg.model is the model to time; vocabulary and classes come from cfg.task's task. Under MPI
-// `batch` is the global batch: each rank takes its share, and gradients are summed every step.
-SpeedResult measure_speed(const RunConfig& cfg, int length, int batch, int steps, int warmup);
+// setup.config.model (with setup.variant) is the model to time; vocabulary and classes come from
+// setup.config.task's task. Under MPI `batch` is the global batch: each rank takes its share, and
+// gradients are summed every step.
+SpeedResult measure_speed(const RunSetup& setup, int length, int batch, int steps, int warmup);
 
 // The record's keys: variant, length, batch, steps, median_step_s, min_step_s, forward_s,
 // backward_s, optimizer_s, steps_per_s (derived), tokens_per_s, peak_tensor_bytes,

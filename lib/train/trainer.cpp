@@ -94,19 +94,20 @@ double evaluate_accuracy(Classifier& model, const std::vector<Example>& split, i
     return n ? counts[0] / double(n) : 0.0;
 }
 
-RunResult train_and_evaluate(const RunConfig& cfg, const Task& task, const Dataset& data,
+RunResult train_and_evaluate(const RunSetup& setup, const Task& task, const Dataset& data,
                              const ProgressFn& progress) {
     TrainHooks hooks;
     hooks.progress = progress;
-    return train_and_evaluate(cfg, task, data, hooks);
+    return train_and_evaluate(setup, task, data, hooks);
 }
 
-RunResult train_and_evaluate(const RunConfig& cfg, const Task& task, const Dataset& data,
+RunResult train_and_evaluate(const RunSetup& setup, const Task& task, const Dataset& data,
                              const TrainHooks& hooks) {
     const auto t_start = Clock::now();
+    const RunConfig& cfg = setup.config;
     const bool pair = task.is_pair();
-    Classifier model(cfg.model, task.vocab_size(), task.num_classes(), cfg.task.max_len, pair,
-                     cfg.seed);
+    Classifier model(cfg.model, *setup.variant, task.vocab_size(), task.num_classes(),
+                     cfg.task.max_len, pair, cfg.seed);
     AdamW optimizer(model.params(), cfg.optim);
 
     const TrainConfig& tc = cfg.train;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "config/run_config.h"
+#include "setup/run_setup.h"
 #include "tasks/task.h"
 
 namespace xb {
@@ -58,9 +58,10 @@ struct TrainHooks {
     Checkpoint* resume = nullptr;
 };
 
-RunResult train_and_evaluate(const RunConfig& cfg, const Task& task, const Dataset& data,
+// setup: the run's config and its resolved variant (setup/run_setup.h).
+RunResult train_and_evaluate(const RunSetup& setup, const Task& task, const Dataset& data,
                              const ProgressFn& progress = nullptr);
-RunResult train_and_evaluate(const RunConfig& cfg, const Task& task, const Dataset& data,
+RunResult train_and_evaluate(const RunSetup& setup, const Task& task, const Dataset& data,
                              const TrainHooks& hooks);
 
 class Classifier;  // model/classifier.h

@@ -11,6 +11,7 @@
 #include "attention/performer_features.h"
 #include "core/errors.h"
 #include "support/gradcheck.h"
+#include "support/mixer_spec.h"
 
 TEST_SUITE_BEGIN("unit");
 
@@ -19,13 +20,14 @@ using namespace xb::test;
 
 namespace {
 
-constexpr int kDim = 16, kHeads = 2;
+constexpr int kDim = 16, kHeads = 2;  // test_mixer_spec's width and heads
 
 struct Built {
     ParameterStore params{11};
     std::unique_ptr<Mixer> mixer;
     Built(const char* name, nlohmann::json options, int max_len) {
-        MixerSpec spec{kDim, kHeads, 0, max_len, 0.0f, 5, std::move(options), "mixer."};
+        MixerSpec spec = test_mixer_spec(std::move(options));
+        spec.max_len = max_len;
         mixer = find_variant(name).make(spec, params);
     }
     Var param(const std::string& name) const {

@@ -13,6 +13,7 @@
 #include "core/errors.h"
 #include "ops/ops.h"
 #include "support/gradcheck.h"
+#include "support/mixer_spec.h"
 
 TEST_SUITE_BEGIN("unit");
 
@@ -58,7 +59,9 @@ struct MixerRun {
 MixerRun run_mixer(const std::string& variant, nlohmann::json options, int T,
                    std::vector<int32_t> lengths) {
     ParameterStore params(17);
-    const MixerSpec spec{16, 2, 1, T, 0.0f, 5, options, "mixer."};
+    MixerSpec spec = test_mixer_spec(options);
+    spec.layer = 1;
+    spec.max_len = T;
     std::unique_ptr<Mixer> mixer = find_variant(variant).make(spec, params);
     MixContext ctx{&lengths, true, 3, 0};
     tape().clear();
@@ -219,7 +222,9 @@ TEST_CASE("pattern variants: bad options name the option") {
         CAPTURE(c.variant);
         CAPTURE(c.options.dump());
         ParameterStore params(1);
-        const MixerSpec spec{16, 1, 0, 32, 0.0f, 5, c.options, "mixer."};
+        MixerSpec spec = test_mixer_spec(c.options);
+        spec.heads = 1;
+        spec.max_len = 32;
         std::string message;
         try {
             find_variant(c.variant).make(spec, params);
@@ -250,7 +255,7 @@ TEST_CASE("pattern variants: gradients and padding invariance with patterns that
         CAPTURE(c.variant);
         CAPTURE(c.options.dump());
         ParameterStore params(11);
-        const MixerSpec spec{16, 2, 0, 16, 0.0f, 5, c.options, "mixer."};
+        const MixerSpec spec = test_mixer_spec(c.options);
         std::unique_ptr<Mixer> mixer = find_variant(c.variant).make(spec, params);
         std::vector<int32_t> lengths{11, 7};
         MixContext ctx{&lengths, false, 3, -1};
@@ -283,7 +288,7 @@ TEST_CASE("pattern variants: gradients and padding invariance with patterns that
 TEST_CASE("pattern variants: longformer global projections act on global rows only") {
     ParameterStore params(3);
     const nlohmann::json options = {{"window", 4}, {"global_tokens", {0, 5, 6}}};
-    const MixerSpec spec{16, 2, 0, 16, 0.0f, 5, options, "mixer."};
+    const MixerSpec spec = test_mixer_spec(options);
     std::unique_ptr<Mixer> mixer = find_variant("longformer").make(spec, params);
     std::vector<int32_t> lengths{12};
     MixContext ctx{&lengths, false, 3, -1};

@@ -5,6 +5,7 @@
 
 #include "attention/mixer.h"
 #include "support/gradcheck.h"
+#include "support/mixer_spec.h"
 
 TEST_SUITE_BEGIN("unit");
 
@@ -20,7 +21,7 @@ struct Fixture {
     MixContext ctx{&lengths, false, 3, -1};
 
     explicit Fixture(const VariantEntry& v, nlohmann::json options = nlohmann::json::object()) {
-        MixerSpec spec{16, 2, 0, 16, 0.0f, 5, options, "mixer."};
+        const MixerSpec spec = test_mixer_spec(options);
         mixer = v.make(spec, params);
     }
 };

@@ -3,8 +3,8 @@
 #include <sstream>
 #include <vector>
 
-#include "config/run_config.h"
 #include "fuzz_support.h"
+#include "setup/run_setup.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string input = xb::fuzz::as_string(data, size);
@@ -15,6 +15,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (std::string line; std::getline(lines, line);) overrides.push_back(line);
     }
     xb::fuzz::accept_user_errors(
-        [&] { xb::config_from_text(input.substr(0, nul), "fuzz.json", overrides); });
+        [&] { xb::run_setup_from_text(input.substr(0, nul), "fuzz.json", overrides); });
     return 0;
 }

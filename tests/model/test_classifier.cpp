@@ -36,7 +36,7 @@ TEST_CASE("classifier: gradients of every parameter match finite differences") {
         for (bool pair : {false, true}) {
             CAPTURE(pooling);
             CAPTURE(pair);
-            Classifier model(small_model(pooling), 9, 3, 8, pair, 4);
+            Classifier model(small_model(pooling), find_variant("full"), 9, 3, 8, pair, 4);
             Batch batch = small_batch(pair);
             std::vector<Var> inputs;
             for (const auto& p : model.params().all()) {
@@ -55,8 +55,8 @@ TEST_CASE("classifier: gradients of every parameter match finite differences") {
 }
 
 TEST_CASE("classifier: the dual encoder shares one encoder between its towers") {
-    Classifier single(small_model("mean"), 9, 2, 8, false, 4);
-    Classifier pair(small_model("mean"), 9, 2, 8, true, 4);
+    Classifier single(small_model("mean"), find_variant("full"), 9, 2, 8, false, 4);
+    Classifier pair(small_model("mean"), find_variant("full"), 9, 2, 8, true, 4);
     // Same encoder parameters; only the head differs ([u,v,u*v,u-v] -> H -> H/2 -> K).
     int64_t encoder = 0;
     for (const auto& p : single.params().all())

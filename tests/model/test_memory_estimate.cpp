@@ -11,7 +11,9 @@
 #include "attention/mixer.h"
 #include "core/memory_pool.h"
 #include "model/memory_estimate.h"
+#include "setup/run_setup.h"
 #include "support/simd_once.h"
+#include "tasks/task.h"
 #include "train/speed.h"
 
 using namespace xb;
@@ -52,6 +54,7 @@ RunConfig case_config(const EstimateCase& c, const std::string& variant) {
 
 // The estimate and the pool's peak over a warm-up step and a timed one.
 void check_estimate(const RunConfig& cfg, const EstimateCase& c) {
+    const RunSetup setup = check_run_setup(cfg);
     auto task = make_task(cfg.task);
     TrainingShape shape;
     shape.vocab = task->vocab_size();
@@ -60,11 +63,11 @@ void check_estimate(const RunConfig& cfg, const EstimateCase& c) {
     shape.batch = c.batch;
     shape.length = c.length;
     shape.threads = omp_get_max_threads();
-    const double estimate = estimate_training_memory(cfg, shape).total();
+    const double estimate = estimate_training_memory(cfg, *setup.variant, shape).total();
     MemoryPool& pool = MemoryPool::instance();
     pool.reset_peak();
     const size_t before = pool.current_bytes();
-    measure_speed(cfg, c.length, c.batch, 1, 1);
+    measure_speed(setup, c.length, c.batch, 1, 1);
     const size_t measured = pool.peak_bytes() - before;
     const double ratio = estimate / double(measured);
     CAPTURE(estimate);

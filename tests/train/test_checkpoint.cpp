@@ -6,8 +6,8 @@
 #include <cstring>
 #include <map>
 
-#include "config/run_config.h"
 #include "core/errors.h"
+#include "setup/run_setup.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -18,13 +18,13 @@ TEST_SUITE_BEGIN("integration");
 namespace {
 
 // Dropout on, several epochs (8 steps each), checkpoints out of step with validation.
-RunConfig checkpoint_config() {
-    return load_config("",
-                       {"task.max_len=40", "task.n_train=128", "task.n_val=32", "task.n_test=32",
-                        "task.options={\"min_length\": 8, \"max_length\": 40}", "model.layers=1",
-                        "model.dim=16", "model.heads=2", "model.ffn_dim=32", "model.dropout=0.1",
-                        "optim.warmup_steps=5", "optim.schedule=cosine", "train.batch_size=16",
-                        "train.steps=30", "train.eval_every=10", "train.checkpoint_every=7"});
+RunSetup checkpoint_setup() {
+    return load_run_setup("",
+                          {"task.max_len=40", "task.n_train=128", "task.n_val=32", "task.n_test=32",
+                           "task.options={\"min_length\": 8, \"max_length\": 40}", "model.layers=1",
+                           "model.dim=16", "model.heads=2", "model.ffn_dim=32", "model.dropout=0.1",
+                           "optim.warmup_steps=5", "optim.schedule=cosine", "train.batch_size=16",
+                           "train.steps=30", "train.eval_every=10", "train.checkpoint_every=7"});
 }
 
 void check_same_results(const RunResult& a, const RunResult& b) {
@@ -45,7 +45,8 @@ void check_same_results(const RunResult& a, const RunResult& b) {
 }
 
 struct Fixture {
-    RunConfig cfg = checkpoint_config();
+    RunSetup setup = checkpoint_setup();
+    RunConfig& cfg = setup.config;
     std::unique_ptr<Task> task = make_task(cfg.task);
     Dataset data = load_or_generate(*task, cfg.task, cfg.seed);
 };
@@ -57,12 +58,12 @@ TEST_CASE("checkpoint: a run resumed from any of its checkpoints ends as the uni
     std::map<int64_t, std::string> saved;  // step -> file bytes
     TrainHooks hooks;
     hooks.save = [&](const Checkpoint& c) { saved[c.progress.step] = encode_checkpoint(c); };
-    const RunResult whole = train_and_evaluate(f.cfg, *f.task, f.data, hooks);
+    const RunResult whole = train_and_evaluate(f.setup, *f.task, f.data, hooks);
     // Every 7 steps and at the end.
     CHECK(saved.size() == 5);
     for (int64_t step : {7, 14, 21, 28, 30}) CHECK(saved.count(step) == 1);
     // Without checkpoints (the default trainer call) the results are the same.
-    check_same_results(whole, train_and_evaluate(f.cfg, *f.task, f.data));
+    check_same_results(whole, train_and_evaluate(f.setup, *f.task, f.data));
     for (const auto& entry : saved) {
         const int64_t step = entry.first;  // not a structured binding: clang's CAPTURE cannot
         CAPTURE(step);                     // refer to one from its lambda
@@ -70,20 +71,20 @@ TEST_CASE("checkpoint: a run resumed from any of its checkpoints ends as the uni
         CHECK(c.progress.status == (step == 30 ? "completed" : "running"));
         TrainHooks resume;
         resume.resume = &c;
-        check_same_results(whole, train_and_evaluate(f.cfg, *f.task, f.data, resume));
+        check_same_results(whole, train_and_evaluate(f.setup, *f.task, f.data, resume));
     }
 }
 
 TEST_CASE("checkpoint: a stop request saves a checkpoint that resumes to the uninterrupted run") {
     Fixture f;
-    const RunResult whole = train_and_evaluate(f.cfg, *f.task, f.data);
+    const RunResult whole = train_and_evaluate(f.setup, *f.task, f.data);
     std::string bytes;
     TrainHooks hooks;
     hooks.save = [&](const Checkpoint& c) { bytes = encode_checkpoint(c); };
     hooks.progress = [](int64_t step, int64_t, double, double, double) {
         if (step == 12) g_stop_requested = true;  // as SIGTERM does, between steps
     };
-    const RunResult stopped = train_and_evaluate(f.cfg, *f.task, f.data, hooks);
+    const RunResult stopped = train_and_evaluate(f.setup, *f.task, f.data, hooks);
     g_stop_requested = false;
     CHECK(stopped.status == "interrupted");
     CHECK(stopped.steps_done == 13);
@@ -92,7 +93,7 @@ TEST_CASE("checkpoint: a stop request saves a checkpoint that resumes to the uni
     CHECK(c.progress.step == 13);
     TrainHooks resume;
     resume.resume = &c;
-    check_same_results(whole, train_and_evaluate(f.cfg, *f.task, f.data, resume));
+    check_same_results(whole, train_and_evaluate(f.setup, *f.task, f.data, resume));
 }
 
 TEST_CASE("checkpoint: the file round-trips byte for byte and refuses damaged copies") {
@@ -101,7 +102,7 @@ TEST_CASE("checkpoint: the file round-trips byte for byte and refuses damaged co
     std::string bytes;
     TrainHooks hooks;
     hooks.save = [&](const Checkpoint& c) { bytes = encode_checkpoint(c); };
-    train_and_evaluate(f.cfg, *f.task, f.data, hooks);
+    train_and_evaluate(f.setup, *f.task, f.data, hooks);
     const Checkpoint c = decode_checkpoint(bytes, "a.ckpt");
     CHECK(encode_checkpoint(c) == bytes);
     CHECK(c.config == to_json(f.cfg));
@@ -131,7 +132,7 @@ TEST_CASE("checkpoint: the file round-trips byte for byte and refuses damaged co
 }
 
 TEST_CASE("checkpoint: configs differ in the keys that change results, checkpoint_every aside") {
-    RunConfig a = checkpoint_config(), b = a;
+    RunConfig a = checkpoint_setup().config, b = a;
     b.optim.lr = 0.5;
     b.train.checkpoint_every = 3;
     b.model.attention.options = {{"window", 4}};

@@ -4,10 +4,10 @@
 
 #include <filesystem>
 
-#include "config/run_config.h"
 #include "core/file_io.h"
 #include "core/rng.h"
 #include "report/run_report.h"
+#include "setup/run_setup.h"
 #include "support/run_binary.h"
 #include "train/trainer.h"
 
@@ -15,21 +15,22 @@ TEST_SUITE_BEGIN("integration");
 
 using namespace xb;
 
-static RunConfig tiny_config() {
-    return load_config("",
-                       {"task.max_len=40", "task.n_train=512", "task.n_val=64", "task.n_test=64",
-                        "task.options={\"min_length\": 8, \"max_length\": 40, \"max_depth\": 4, "
-                        "\"max_args\": 4}",
-                        "model.layers=1", "model.dim=32", "model.heads=2", "model.ffn_dim=64",
-                        "optim.lr=0.003", "optim.warmup_steps=10", "optim.schedule=constant",
-                        "train.batch_size=16", "train.steps=60", "train.eval_every=20"});
+static RunSetup tiny_setup() {
+    return load_run_setup("",
+                          {"task.max_len=40", "task.n_train=512", "task.n_val=64", "task.n_test=64",
+                           "task.options={\"min_length\": 8, \"max_length\": 40, \"max_depth\": 4, "
+                           "\"max_args\": 4}",
+                           "model.layers=1", "model.dim=32", "model.heads=2", "model.ffn_dim=64",
+                           "optim.lr=0.003", "optim.warmup_steps=10", "optim.schedule=constant",
+                           "train.batch_size=16", "train.steps=60", "train.eval_every=20"});
 }
 
 TEST_CASE("end to end: a tiny ListOps run lowers its loss and reports both test accuracies") {
-    RunConfig cfg = tiny_config();
+    const RunSetup setup = tiny_setup();
+    const RunConfig& cfg = setup.config;
     auto task = make_task(cfg.task);
     Dataset data = load_or_generate(*task, cfg.task, cfg.seed);
-    RunResult r = train_and_evaluate(cfg, *task, data);
+    RunResult r = train_and_evaluate(setup, *task, data);
     CHECK(r.status == "completed");
     REQUIRE(r.history.size() == 3);
     CHECK(r.history.back().train_loss < r.history.front().train_loss);
@@ -42,12 +43,13 @@ TEST_CASE("end to end: a tiny ListOps run lowers its loss and reports both test 
 }
 
 TEST_CASE("end to end: same seed and threads give identical metrics and history") {
-    RunConfig cfg = tiny_config();
+    RunSetup setup = tiny_setup();
+    RunConfig& cfg = setup.config;
     cfg.train.steps = 40;
     auto task = make_task(cfg.task);
     Dataset data = load_or_generate(*task, cfg.task, cfg.seed);
-    RunResult a = train_and_evaluate(cfg, *task, data);
-    RunResult b = train_and_evaluate(cfg, *task, data);
+    RunResult a = train_and_evaluate(setup, *task, data);
+    RunResult b = train_and_evaluate(setup, *task, data);
     REQUIRE(a.history.size() == b.history.size());
     for (size_t i = 0; i < a.history.size(); ++i) {
         CHECK(a.history[i].train_loss == b.history[i].train_loss);
@@ -57,7 +59,7 @@ TEST_CASE("end to end: same seed and threads give identical metrics and history"
     CHECK(*a.final_test_accuracy == *b.final_test_accuracy);
     CHECK(*a.final_train_loss == *b.final_train_loss);
     cfg.seed = 2;
-    RunResult c = train_and_evaluate(cfg, *task, data);
+    RunResult c = train_and_evaluate(setup, *task, data);
     CHECK(c.history[0].train_loss != a.history[0].train_loss);
 }
 
@@ -104,12 +106,12 @@ TEST_CASE("end to end: the dual encoder learns a matching task (pair path)") {
     // Each document is drawn from one of two disjoint byte alphabets; the label says whether
     // the two documents of a pair share their alphabet. Neither document alone says anything
     // about the label: only the comparison of u and v in the dual-encoder head does.
-    RunConfig cfg =
-        load_config("", {"task.name=retrieval", "task.max_len=24", "model.layers=1", "model.dim=32",
-                         "model.heads=2", "model.ffn_dim=64", "model.positions=none",
-                         "optim.lr=0.003", "optim.warmup_steps=10", "optim.schedule=constant",
-                         "train.batch_size=32", "train.steps=120", "train.eval_every=40"});
-    auto task = make_task(cfg.task);
+    const RunSetup setup = load_run_setup(
+        "", {"task.name=retrieval", "task.max_len=24", "model.layers=1", "model.dim=32",
+             "model.heads=2", "model.ffn_dim=64", "model.positions=none", "optim.lr=0.003",
+             "optim.warmup_steps=10", "optim.schedule=constant", "train.batch_size=32",
+             "train.steps=120", "train.eval_every=40"});
+    auto task = make_task(setup.config.task);
     Rng rng(3, 1);
     auto doc = [&](int alphabet) {
         std::vector<int32_t> t(size_t(rng.uniform_int(8, 24)));
@@ -125,7 +127,7 @@ TEST_CASE("end to end: the dual encoder learns a matching task (pair path)") {
         return out;
     };
     Dataset data{split(1024), split(200), split(200)};
-    RunResult r = train_and_evaluate(cfg, *task, data);
+    RunResult r = train_and_evaluate(setup, *task, data);
     REQUIRE(r.test_accuracy.has_value());
     CHECK(*r.test_accuracy > 0.9);
 }

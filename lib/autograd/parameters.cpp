@@ -1,5 +1,5 @@
 // Parameter registry and initialisers; see parameters.h.
-#include "model/parameters.h"
+#include "autograd/parameters.h"
 
 #include <cmath>
 
