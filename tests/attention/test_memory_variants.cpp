@@ -1,0 +1,196 @@
+// Variant-specific properties of the memory variants: equality
+// with `full` in their exact limits (forward and backward, with padding), gradients and padding
+// invariance with non-default options, and option errors that name the option.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+#include "attention/mixer.h"
+#include "core/errors.h"
+#include "support/gradcheck.h"
+
+TEST_SUITE_BEGIN("unit");
+
+using namespace xb;
+using namespace xb::test;
+
+namespace {
+
+constexpr int kDim = 16, kHeads = 2;
+
+MixerSpec memory_spec(nlohmann::json options, int max_len) {
+    MixerSpec spec;
+    spec.dim = kDim;
+    spec.heads = kHeads;
+    spec.layer = 0;
+    spec.max_len = max_len;
+    spec.attention_dropout = 0.0f;
+    spec.seed = 5;
+    spec.options = std::move(options);
+    spec.prefix = "mixer.";
+    return spec;
+}
+
+struct Built {
+    ParameterStore params{11};
+    std::unique_ptr<Mixer> mixer;
+    Built(const char* name, nlohmann::json options, int max_len) {
+        mixer = find_variant(name).make(memory_spec(std::move(options), max_len), params);
+    }
+    Tensor& param(const std::string& name) const {
+        for (const auto& p : params.all())
+            if (p.var->name == name) return p.var->value;
+        FAIL("no parameter " << name);
+        throw std::logic_error("unreachable");
+    }
+};
+
+// Output and input gradient for input x and cotangent r.
+std::pair<Tensor, Tensor> run(Built& b, const Tensor& x, const Tensor& r, const MixContext& ctx) {
+    tape().clear();
+    Var xv = make_var(x.clone(), true, "x");
+    Var y = b.mixer->forward(xv, ctx);
+    Tensor out = y->value.clone();
+    tape().backward(y, r);
+    Tensor dx = xv->grad.clone();
+    tape().clear();
+    return {out, dx};
+}
+
+// Rows [first, first + rows) of w (R, cols) into dst (rows, cols).
+void copy_rows(Tensor& dst, const Tensor& w, int64_t first) {
+    const int64_t n = dst.numel();
+    std::copy_n(w.data() + first * w.dim(1), n, dst.data());
+}
+
+// Gives a mixer with separate q / kv projections named `name` the projections of `full`.
+void copy_full_projections(const Built& full, Built& to, const std::string& name) {
+    const std::string p = "mixer." + name + ".";
+    copy_rows(to.param(p + "q.weight"), full.param("mixer.qkv.weight"), 0);
+    copy_rows(to.param(p + "kv.weight"), full.param("mixer.qkv.weight"), kDim);
+    std::copy_n(full.param("mixer.qkv.bias").data(), kDim, to.param(p + "q.bias").data());
+    std::copy_n(full.param("mixer.qkv.bias").data() + kDim, 2 * kDim,
+                to.param(p + "kv.bias").data());
+    to.param(p + "out.weight").copy_from(full.param("mixer.out.weight"));
+    to.param(p + "out.bias").copy_from(full.param("mixer.out.bias"));
+}
+
+void set_identity(Tensor& w) {
+    w.zero();
+    for (int64_t i = 0; i < std::min(w.dim(0), w.dim(1)); ++i) w.data()[i * w.dim(1) + i] = 1;
+}
+
+// Largest |a - b| over the valid positions (b, t < lengths[b]) of (B, T, C) tensors.
+double valid_diff(const Tensor& a, const Tensor& b, const std::vector<int32_t>& lengths) {
+    const int64_t T = a.dim(1), C = a.dim(2);
+    double worst = 0;
+    for (size_t r = 0; r < lengths.size(); ++r)
+        for (int64_t t = 0; t < lengths[r]; ++t)
+            for (int64_t c = 0; c < C; ++c) {
+                const int64_t i = (int64_t(r) * T + t) * C + c;
+                worst = std::max(worst, double(std::fabs(a.data()[i] - b.data()[i])));
+            }
+    return worst;
+}
+
+}  // namespace
+
+TEST_CASE("compressed: c = 1 with identity convolutions equals full attention") {
+    const int T = 10;
+    std::vector<int32_t> lengths{T, 6, 0};
+    MixContext ctx{&lengths, false, 3, -1};
+    Built full("full", nlohmann::json::object(), T);
+    Built comp("compressed", {{"c", 1}}, T);
+    copy_full_projections(full, comp, "attention");
+    set_identity(comp.param("mixer.compress.k.weight"));
+    set_identity(comp.param("mixer.compress.v.weight"));
+    const Tensor x = random_tensor({3, T, kDim}, 1), r = random_tensor({3, T, kDim}, 2);
+    auto [y_full, dx_full] = run(full, x, r, ctx);
+    auto [y_comp, dx_comp] = run(comp, x, r, ctx);
+    CHECK(max_abs_diff(y_comp, y_full) < 1e-5);
+    CHECK(max_abs_diff(dx_comp, dx_full) < 1e-5);
+    // c = 2 with the same weights is a different mechanism: the test can tell them apart.
+    Built comp2("compressed", {{"c", 2}}, T);
+    copy_full_projections(full, comp2, "attention");
+    auto [y_comp2, dx_comp2] = run(comp2, x, r, ctx);
+    CHECK(valid_diff(y_comp2, y_full, lengths) > 1e-3);
+}
+
+TEST_CASE("compressed: a window that is partly padding is a key; its padded part is not") {
+    // lengths 7, c = 3: windows [0, 3), [3, 6), [6, 9). Position 6 alone makes the third key,
+    // so changing it changes the outputs of queries 0-5 (their own inputs unchanged).
+    const int T = 9;
+    std::vector<int32_t> lengths{7};
+    MixContext ctx{&lengths, false, 3, -1};
+    Built comp("compressed", {{"c", 3}}, T);
+    NoGradGuard no_grad;
+    const Tensor x = random_tensor({1, T, kDim}, 3);
+    const Tensor y = comp.mixer->forward(make_var(x), ctx)->value.clone();
+    Tensor x_valid = x.clone();
+    for (int c = 0; c < kDim; ++c) x_valid.data()[6 * kDim + c] += 1.0f;
+    const std::vector<int32_t> first_six{6};
+    CHECK(valid_diff(comp.mixer->forward(make_var(x_valid), ctx)->value, y, first_six) > 1e-4);
+}
+
+TEST_CASE("memory variants: gradients and padding invariance with non-default options") {
+    struct Case {
+        const char* variant;
+        nlohmann::json options;
+    };
+    const std::vector<Case> cases = {
+        {"compressed", {{"c", 3}}},
+        {"compressed", {{"c", 2}}},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.variant);
+        CAPTURE(c.options.dump());
+        Built b(c.variant, c.options, 16);
+        std::vector<int32_t> lengths{11, 7, 1};
+        MixContext ctx{&lengths, false, 3, -1};
+        Var x = make_var(random_tensor({3, 11, kDim}, 21, 0.5f), true, "x");
+        std::vector<Var> inputs{x};
+        for (const auto& p : b.params.all()) inputs.push_back(p.var);
+        GradcheckOptions opt;
+        opt.max_coords = 24;
+        tape().clear();
+        gradcheck([&](const std::vector<Var>& in) { return b.mixer->forward(in[0], ctx); }, inputs,
+                  opt);
+        tape().clear();
+        NoGradGuard no_grad;
+        Tensor x2 = x->value.clone();
+        for (size_t r = 0; r < lengths.size(); ++r)
+            for (int t = lengths[r]; t < 11; ++t)
+                for (int k = 0; k < kDim; ++k) x2.data()[(int64_t(r) * 11 + t) * kDim + k] -= 2.0f;
+        const Tensor y1 = b.mixer->forward(x, ctx)->value.clone();
+        const Tensor y2 = b.mixer->forward(make_var(x2), ctx)->value;
+        CHECK(valid_diff(y1, y2, lengths) == 0.0);
+    }
+}
+
+TEST_CASE("memory variants: bad options name the option and the valid range") {
+    struct Case {
+        const char* variant;
+        nlohmann::json options;
+        const char* message;
+    };
+    const std::vector<Case> cases = {
+        {"compressed", {{"c", 0}}, "model.attention.options.c=0: must be positive"},
+        {"compressed", {{"c", "x"}}, "model.attention.options.c: expected an integer"},
+        {"compressed", {{"k", 3}}, "model.attention.options.k: unknown key"},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.variant);
+        ParameterStore params(1);
+        std::string message;
+        try {
+            find_variant(c.variant).make(memory_spec(c.options, 16), params);
+        } catch (const ConfigError& e) {
+            message = e.what();
+        }
+        CAPTURE(message);
+        CHECK(message.find(c.message) != std::string::npos);
+    }
+}
+
+TEST_SUITE_END();
