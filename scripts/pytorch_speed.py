@@ -108,7 +108,7 @@ class Attention(nn.Module):
 
     def __init__(self, variant, dim, heads, length, opts):
         super().__init__()
-        self.variant, self.heads, self.opts = variant, heads, opts
+        self.variant, self.heads, self.opts, self.length = variant, heads, opts, length
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
         d = dim // heads
@@ -128,6 +128,10 @@ class Attention(nn.Module):
             self.register_buffer("global_pos", pos, persistent=False)
             if opts["global_projections"]:  # global rows use their own Q, K, V (as the paper)
                 self.qkv_global = nn.Linear(dim, 3 * dim)
+        if variant == "compressed":  # strided convolutions over the sequence, kernel = stride
+            c = opts["c"]
+            self.conv_k = nn.Conv1d(dim, dim, c, stride=c)
+            self.conv_v = nn.Conv1d(dim, dim, c, stride=c)
         if variant == "bigbird":  # random blocks drawn once per (layer, head, query block)
             layout = bigbird_layout(length, heads, opts)
             for name, x in zip(["global_blocks", "key_blocks", "key_blocks_on", "random_blocks",
@@ -191,6 +195,31 @@ class Attention(nn.Module):
             og = softmax_attention(qb[:, :, g].reshape(b, h, -1, d), k, v)
             o = o.index_copy(2, g, og.view(b, h, len(g), n, d))
         return o.reshape(b, h, nb * n, d)[:, :, :t]
+
+    def mix_compressed(self, q, k, v):
+        # K, V back to (B, C, T), zero-padded to a multiple of c, convolved, split into heads.
+        b, h, t, d = q.shape
+        c = self.opts["c"]
+        pad = -t % c
+
+        def compress(x, conv):
+            x = F.pad(x.transpose(1, 2).reshape(b, t, h * d).transpose(1, 2), (0, pad))
+            return split_heads(conv(x).transpose(1, 2), h)
+
+        return softmax_attention(q, compress(k, self.conv_k), compress(v, self.conv_v))
+
+    def mix_axial(self, q, k, v):
+        # Grid (R, W): attention along rows, then along columns with the row outputs as values.
+        b, h, t, d = q.shape
+        w = min(self.opts["width"] or math.isqrt(self.length), t)
+        r = (t + w - 1) // w
+        grid = lambda x: F.pad(x, (0, 0, 0, r * w - t)).view(b, h, r, w, d)
+        valid = (torch.arange(r * w) < t).view(r, w)
+        q, k = grid(q), grid(k)
+        rows = softmax_attention(q, k, grid(v), valid.view(r, 1, w))  # (B, H, R, W, D)
+        cols = lambda x: x.transpose(2, 3)  # (B, H, W, R, D)
+        o = softmax_attention(cols(q), cols(k), cols(rows), valid.t().reshape(w, 1, r))
+        return cols(o).reshape(b, h, r * w, d)[:, :, :t]
 
     def mix_linformer(self, q, k, v):
         return softmax_attention(q, self.e @ k, self.f @ v)
@@ -320,13 +349,18 @@ DEFAULTS = {"full": {}, "linear": {}, "local": {"block": 50}, "sliding": {"windo
                         "global_blocks": [0, -1], "style": "paper"},
             "linformer": {"k": 256}, "performer": {"features": 256},
             "nystrom": {"landmarks": 64, "pinv_iterations": 6}, "fnet": {"normalize": True},
-            "s4d": {"state": 64, "dt_min": 0.001, "dt_max": 0.1, "bidirectional": True}}
+            "s4d": {"state": 64, "dt_min": 0.001, "dt_max": 0.1, "bidirectional": True},
+            "compressed": {"c": 32}, "axial": {"width": 0}}  # width 0: isqrt(max_len)
 
 
 def option_error(variant, o):
     """What is wrong with a variant's options (as xformer-bench rejects them), or None."""
     if "window" in o and (o["window"] < 2 or o["window"] % 2):
         return f"{variant}.window={o['window']}: must be even and positive"
+    if variant == "compressed" and o["c"] < 1:
+        return f"compressed.c={o['c']}: must be positive"
+    if variant == "axial" and o["width"] < 0:
+        return f"axial.width={o['width']}: must be positive (0: isqrt(max_len))"
     if variant == "longformer" and min(o["global_tokens"] + [o["global_first"]]) < 0:
         return "longformer.global_tokens, global_first: must not be negative"
     if variant == "bigbird" and (o["window_blocks"] < 1 or o["window_blocks"] % 2 == 0):
@@ -441,6 +475,33 @@ def self_check():
         ("performer, 4096 features", mk("performer", {"features": 4096}).mix_performer(q, k, v),
          full, 5e-3),
     ]
+    # Memory-compressed: c = 1 with identity convolutions is full attention; c = 5 (96 is not a
+    # multiple) against the compressed keys written as window sums.
+    comp = lambda c: mk("compressed", {"c": c})
+    comp1 = comp(1)
+    with torch.no_grad():
+        for conv in (comp1.conv_k, comp1.conv_v):
+            conv.weight.copy_(torch.eye(128).unsqueeze(-1))
+            conv.bias.zero_()
+    comp5 = comp(5)
+    merged = lambda x: x.transpose(1, 2).reshape(2, t, 128)
+    windows = lambda x, conv: split_heads(
+        torch.einsum("bjsc,osc->bjo", F.pad(merged(x), (0, 0, 0, 4)).view(2, 20, 5, 128),
+                     conv.weight.permute(0, 2, 1)) + conv.bias, 4)
+    # Axial on a 12 x 8 grid: row and column attention written as masked full attention.
+    row, col = i // 8, i % 8
+    same_row = row.view(-1, 1) == row.view(1, -1)
+    same_col = col.view(-1, 1) == col.view(1, -1)
+    axial_dense = softmax_attention(q, k, softmax_attention(q, k, v, same_row), same_col)
+    with torch.no_grad():
+        cases += [
+            ("compressed, c = 1, identity convolutions", comp1.mix_compressed(q, k, v), full,
+             1e-5),
+            ("compressed, c = 5", comp5.mix_compressed(q, k, v),
+             softmax_attention(q, windows(k, comp5.conv_k), windows(v, comp5.conv_v)), 1e-5),
+            ("axial, width >= T", mk("axial", {"width": 2 * t}).mix_axial(q, k, v), full, 1e-5),
+            ("axial, width 8", mk("axial", {"width": 8}).mix_axial(q, k, v), axial_dense, 1e-5),
+        ]
     failures = []
     for name, got, want, tol in cases:
         err = (got - want).abs().max().item()

@@ -1,4 +1,4 @@
-// Variant-specific properties of the memory variants: equality
+// Variant-specific properties of the memory variants (compressed, axial, isab, luna): equality
 // with `full` in their exact limits (forward and backward, with padding), gradients and padding
 // invariance with non-default options, and option errors that name the option.
 #include <doctest/doctest.h>
@@ -133,6 +133,50 @@ TEST_CASE("compressed: a window that is partly padding is a key; its padded part
     CHECK(valid_diff(comp.mixer->forward(make_var(x_valid), ctx)->value, y, first_six) > 1e-4);
 }
 
+TEST_CASE("axial: a 1 x T grid equals full attention, forward and backward") {
+    const int T = 12;
+    std::vector<int32_t> lengths{T, 7, 0};
+    MixContext ctx{&lengths, false, 3, -1};
+    Built full("full", nlohmann::json::object(), T);
+    for (int width : {T, 40}) {
+        CAPTURE(width);
+        Built axial("axial", {{"width", width}}, T);
+        for (const char* n :
+             {"mixer.qkv.weight", "mixer.qkv.bias", "mixer.out.weight", "mixer.out.bias"})
+            axial.param(n).copy_from(full.param(n));
+        const Tensor x = random_tensor({3, T, kDim}, 4), r = random_tensor({3, T, kDim}, 5);
+        auto [y_full, dx_full] = run(full, x, r, ctx);
+        auto [y_ax, dx_ax] = run(axial, x, r, ctx);
+        CHECK(max_abs_diff(y_ax, y_full) < 1e-5);
+        CHECK(max_abs_diff(dx_ax, dx_full) < 1e-5);
+    }
+}
+
+TEST_CASE("axial: a position reaches its row directly and every position in two hops") {
+    // 3 x 4 grid: position 0 (row 0, column 0) depends on every valid position, through its row
+    // (positions 1-3) and its column (4, 8), whose row outputs carry the rest.
+    const int T = 12;
+    std::vector<int32_t> lengths{T};
+    MixContext ctx{&lengths, false, 3, -1};
+    Built axial("axial", {{"width", 4}}, T);
+    Built local("local", {{"block", 4}}, T);  // rows alone: position 0 sees only 0-3
+    const Tensor x = random_tensor({1, T, kDim}, 6);
+    for (int64_t t = 1; t < T; ++t) {
+        CAPTURE(t);
+        tape().clear();
+        Var xv = make_var(x.clone(), true, "x");
+        Var y = axial.mixer->forward(xv, ctx);
+        Tensor r = Tensor::zeros(y->value.shape());
+        r.data()[0] = 1.0f;  // d y[0, 0, 0] / d x[t]
+        tape().backward(y, r);
+        double g = 0;
+        for (int c = 0; c < kDim; ++c)
+            g = std::max(g, double(std::fabs(xv->grad.data()[t * kDim + c])));
+        CHECK(g > 1e-6);
+    }
+    tape().clear();
+}
+
 TEST_CASE("memory variants: gradients and padding invariance with non-default options") {
     struct Case {
         const char* variant;
@@ -141,6 +185,8 @@ TEST_CASE("memory variants: gradients and padding invariance with non-default op
     const std::vector<Case> cases = {
         {"compressed", {{"c", 3}}},
         {"compressed", {{"c", 2}}},
+        {"axial", {{"width", 3}}},
+        {"axial", {{"width", 4}}},
     };
     for (const Case& c : cases) {
         CAPTURE(c.variant);
@@ -178,6 +224,8 @@ TEST_CASE("memory variants: bad options name the option and the valid range") {
         {"compressed", {{"c", 0}}, "model.attention.options.c=0: must be positive"},
         {"compressed", {{"c", "x"}}, "model.attention.options.c: expected an integer"},
         {"compressed", {{"k", 3}}, "model.attention.options.k: unknown key"},
+        {"axial", {{"width", -1}}, "model.attention.options.width=-1: must be positive"},
+        {"axial", {{"rows", 4}}, "model.attention.options.rows: unknown key"},
     };
     for (const Case& c : cases) {
         CAPTURE(c.variant);
