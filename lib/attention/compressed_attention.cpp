@@ -9,7 +9,6 @@
 #include <cmath>
 
 #include "attention/cross_attention.h"
-#include "config/option_reader.h"
 #include "ops/ops.h"
 
 namespace xb {
@@ -63,12 +62,7 @@ class CompressedMixer : public Mixer {
     Var w_k_, b_k_, w_v_, b_v_;  // (C, c·C), (C): the strided convolutions as matrices
 };
 
-int read_compression(const MixerSpec& spec) {
-    OptionReader opts(spec.options, "model.attention.options");
-    const int c = opts.get_int_at_least("c", 32, 1);
-    opts.finish();
-    return c;
-}
+int read_compression(const MixerSpec& spec) { return read_single_positive_option(spec, "c", 32); }
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "attention/block_attention.h"
+#include "config/option_reader.h"
 #include "core/rng.h"
 #include "ops/ops.h"
 
@@ -111,6 +112,55 @@ double cross_attention_backward(const MixerSpec& spec, double B, double Tq, doub
     const double T = std::max(Tq, Tk), C = spec.dim, D = C / spec.heads, tile = 64;
     const double scratch = double(threads) * ((5 * D + 2 * tile) * tile + 2 * T * D);
     return 3 * B * T * C + (Tq < T ? B * T * C : 0) + scratch;
+}
+
+Var multihead_attention(const CrossProjections& p, const Var& queries, const Var& context,
+                        int heads, const std::vector<int32_t>& query_lengths,
+                        const std::vector<int32_t>& key_lengths, const MixContext& ctx,
+                        float dropout, int layer, uint64_t use) {
+    Var q = linear(queries, p.w_q, p.b_q);     // (B, Tq, C)
+    Var kv = linear(context, p.w_kv, p.b_kv);  // (B, Tk, 2C)
+    Var o = cross_attention(q, kv, heads, query_lengths, key_lengths, ctx, dropout, layer, use);
+    return linear(o, p.w_out, p.b_out);
+}
+
+double multihead_attention_saved(const MixerSpec& spec, double B, double Tq, double Tk) {
+    const double C = spec.dim;
+    return B * Tq * C + 2 * B * Tk * C + cross_attention_saved(spec, B, Tq, Tk) + B * Tq * C;
+}
+
+double multihead_attention_backward(const MixerSpec& spec, double B, double Tq, double Tk,
+                                    int threads) {
+    const double C = spec.dim;
+    return cross_attention_backward(spec, B, Tq, Tk, threads) + 2 * B * Tq * C + 2 * B * Tk * C;
+}
+
+Var repeat_rows(const Var& x, int64_t B) {
+    const int64_t R = x->value.dim(0);
+    std::vector<int64_t> src(static_cast<size_t>(B * R));
+    for (int64_t i = 0; i < B * R; ++i) src[size_t(i)] = i % R;
+    return gather_rows(x, std::move(src), {B, R, x->value.dim(1)});
+}
+
+MixerFootprint rows_and_back_footprint(const MixerSpec& spec, const MixerShape& shape, double R) {
+    const double C = spec.dim, B = shape.B, T = shape.T, M = B * R * C;
+    MixerFootprint f;
+    f.params = 2 * CrossProjections::parameters(spec) + R * C + 2 * C;
+    // The rows, the attention to the sequence, the residual sum, its layer norm (with mean and
+    // rstd), the attention back.
+    f.saved = M + multihead_attention_saved(spec, B, R, T) + M + (M + 2 * B * R) +
+              multihead_attention_saved(spec, B, T, R);
+    f.backward = std::max(multihead_attention_backward(spec, B, T, R, shape.threads),
+                          multihead_attention_backward(spec, B, R, T, shape.threads)) +
+                 3 * M;
+    return f;
+}
+
+int read_single_positive_option(const MixerSpec& spec, const char* key, int def) {
+    OptionReader opts(spec.options, "model.attention.options");
+    const int value = opts.get_int_at_least(key, def, 1);
+    opts.finish();
+    return value;
 }
 
 CrossProjections::CrossProjections(const MixerSpec& spec, ParameterStore& params,

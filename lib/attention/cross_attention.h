@@ -36,4 +36,27 @@ struct CrossProjections {
     }
 };
 
+// Multi-head attention of `queries` (B, Tq, C) over `context` (B, Tk, C) with projections p:
+// out(cross_attention(q(queries), kv(context))) -> (B, Tq, C).
+Var multihead_attention(const CrossProjections& p, const Var& queries, const Var& context,
+                        int heads, const std::vector<int32_t>& query_lengths,
+                        const std::vector<int32_t>& key_lengths, const MixContext& ctx,
+                        float dropout, int layer, uint64_t use);
+// Floats multihead_attention keeps for backward (projections included) and its backward's most.
+double multihead_attention_saved(const MixerSpec& spec, double B, double Tq, double Tk);
+double multihead_attention_backward(const MixerSpec& spec, double B, double Tq, double Tk,
+                                    int threads);
+
+// A learned (R, C) sequence repeated for B batch rows -> (B, R, C).
+Var repeat_rows(const Var& x, int64_t B);
+
+// The footprint of a mixer that attends from R rows (learned or carried) to the sequence and
+// back (isab, luna): two multihead attentions, the (B, R, C) rows, their residual sum and layer
+// norm, R·C parameters of its own besides the two projection sets and the norm.
+MixerFootprint rows_and_back_footprint(const MixerSpec& spec, const MixerShape& shape, double R);
+
+// The one option of a variant with a single positive integer option `key` (default def), read
+// strictly from model.attention.options.
+int read_single_positive_option(const MixerSpec& spec, const char* key, int def);
+
 }  // namespace xb

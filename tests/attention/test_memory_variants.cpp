@@ -1,4 +1,4 @@
-// Variant-specific properties of the memory variants (compressed, axial, isab, luna): equality
+// Variant-specific properties of the memory variants (compressed, axial, isab): equality
 // with `full` in their exact limits (forward and backward, with padding), gradients and padding
 // invariance with non-default options, and option errors that name the option.
 #include <doctest/doctest.h>
@@ -8,6 +8,7 @@
 
 #include "attention/mixer.h"
 #include "core/errors.h"
+#include "ops/ops.h"
 #include "support/gradcheck.h"
 
 TEST_SUITE_BEGIN("unit");
@@ -183,10 +184,8 @@ TEST_CASE("memory variants: gradients and padding invariance with non-default op
         nlohmann::json options;
     };
     const std::vector<Case> cases = {
-        {"compressed", {{"c", 3}}},
-        {"compressed", {{"c", 2}}},
-        {"axial", {{"width", 3}}},
-        {"axial", {{"width", 4}}},
+        {"compressed", {{"c", 3}}}, {"compressed", {{"c", 2}}},  {"axial", {{"width", 3}}},
+        {"axial", {{"width", 4}}},  {"isab", {{"inducing", 3}}},
     };
     for (const Case& c : cases) {
         CAPTURE(c.variant);
@@ -226,6 +225,8 @@ TEST_CASE("memory variants: bad options name the option and the valid range") {
         {"compressed", {{"k", 3}}, "model.attention.options.k: unknown key"},
         {"axial", {{"width", -1}}, "model.attention.options.width=-1: must be positive"},
         {"axial", {{"rows", 4}}, "model.attention.options.rows: unknown key"},
+        {"isab", {{"inducing", 0}}, "model.attention.options.inducing=0: must be positive"},
+        {"isab", {{"m", 4}}, "model.attention.options.m: unknown key"},
     };
     for (const Case& c : cases) {
         CAPTURE(c.variant);
