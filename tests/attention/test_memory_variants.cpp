@@ -1,4 +1,4 @@
-// Variant-specific properties of the memory variants (compressed, axial, isab): equality
+// Variant-specific properties of the memory variants (compressed, axial, isab, luna): equality
 // with `full` in their exact limits (forward and backward, with padding), gradients and padding
 // invariance with non-default options, and option errors that name the option.
 #include <doctest/doctest.h>
@@ -185,7 +185,7 @@ TEST_CASE("memory variants: gradients and padding invariance with non-default op
     };
     const std::vector<Case> cases = {
         {"compressed", {{"c", 3}}}, {"compressed", {{"c", 2}}},  {"axial", {{"width", 3}}},
-        {"axial", {{"width", 4}}},  {"isab", {{"inducing", 3}}},
+        {"axial", {{"width", 4}}},  {"isab", {{"inducing", 3}}}, {"luna", {{"length", 3}}},
     };
     for (const Case& c : cases) {
         CAPTURE(c.variant);
@@ -213,6 +213,66 @@ TEST_CASE("memory variants: gradients and padding invariance with non-default op
     }
 }
 
+TEST_CASE("luna: the packed sequence is carried from layer to layer") {
+    // Two luna layers as in an encoder: layer 1 has no initial P of its own and packs the P + Yp
+    // that layer 0 carried. Checked: the carried tensor, gradients through the carry into
+    // layer 0's parameters (finite differences), and padding invariance of the two-layer map.
+    ParameterStore params(13);
+    MixerSpec spec0 = memory_spec({{"length", 3}}, 16), spec1 = spec0;
+    spec1.layer = 1;
+    spec1.prefix = "mixer1.";
+    std::unique_ptr<Mixer> layer0 = find_variant("luna").make(spec0, params);
+    std::unique_ptr<Mixer> layer1 = find_variant("luna").make(spec1, params);
+    int owned = 0;  // initial P: layer 0 only
+    for (const auto& p : params.all())
+        owned += p.var->name.find("packed") != std::string::npos &&
+                 p.var->name.find("_ln") == std::string::npos;
+    CHECK(owned == 1);
+    std::vector<int32_t> lengths{9, 4};
+    auto two_layers = [&](const Var& x) -> Var {
+        Var carried;
+        MixContext ctx{&lengths, false, 3, -1, &carried};
+        Var y0 = layer0->forward(x, ctx);
+        REQUIRE(carried);
+        CHECK(carried->value.shape() == Shape{2, 3, kDim});
+        return add(y0, layer1->forward(x, ctx));
+    };
+    Var x = make_var(random_tensor({2, 9, kDim}, 8, 0.5f), true, "x");
+    std::vector<Var> inputs{x};
+    for (const auto& p : params.all())
+        if (p.var->name.rfind("mixer.pack.", 0) == 0 || p.var->name == "mixer.packed")
+            inputs.push_back(p.var);  // layer 0's pack: reaches layer 1 only through the carry
+    GradcheckOptions opt;
+    opt.max_coords = 24;
+    tape().clear();
+    gradcheck([&](const std::vector<Var>& in) { return two_layers(in[0]); }, inputs, opt);
+    tape().clear();
+    NoGradGuard no_grad;
+    Tensor x2 = x->value.clone();
+    for (int t = 4; t < 9; ++t)
+        for (int k = 0; k < kDim; ++k) x2.data()[(9 + t) * kDim + k] += 3.0f;
+    CHECK(valid_diff(two_layers(x)->value, two_layers(make_var(x2))->value, lengths) == 0.0);
+    // The carried sequence is packed from the valid tokens: it follows them, not the padding.
+    auto carried_after_layer0 = [&](const Tensor& input) {
+        Var c;
+        MixContext ctx{&lengths, false, 3, -1, &c};
+        layer0->forward(make_var(input), ctx);
+        return c->value.clone();
+    };
+    Tensor x3 = x->value.clone();
+    x3.data()[2 * kDim] += 1.0f;  // a valid token of row 0
+    const Tensor carried_x = carried_after_layer0(x->value);
+    CHECK(max_abs_diff(carried_after_layer0(x2), carried_x) == 0.0);
+    CHECK(max_abs_diff(carried_after_layer0(x3), carried_x) > 1e-4);
+    // Without the carry, layer 1 would see nothing of layer 0: the carry changes its output.
+    Var carried;
+    MixContext with{&lengths, false, 3, -1, &carried};
+    layer0->forward(x, with);
+    const Tensor y1 = layer1->forward(x, with)->value.clone();
+    carried->value.fill(0.0f);
+    CHECK(max_abs_diff(layer1->forward(x, with)->value, y1) > 1e-4);
+}
+
 TEST_CASE("memory variants: bad options name the option and the valid range") {
     struct Case {
         const char* variant;
@@ -227,6 +287,8 @@ TEST_CASE("memory variants: bad options name the option and the valid range") {
         {"axial", {{"rows", 4}}, "model.attention.options.rows: unknown key"},
         {"isab", {{"inducing", 0}}, "model.attention.options.inducing=0: must be positive"},
         {"isab", {{"m", 4}}, "model.attention.options.m: unknown key"},
+        {"luna", {{"length", -3}}, "model.attention.options.length=-3: must be positive"},
+        {"luna", {{"length", 2.5}}, "model.attention.options.length: expected an integer"},
     };
     for (const Case& c : cases) {
         CAPTURE(c.variant);
