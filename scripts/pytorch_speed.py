@@ -108,7 +108,7 @@ class Attention(nn.Module):
 
     def __init__(self, variant, dim, heads, length, opts):
         super().__init__()
-        self.variant, self.heads, self.opts = variant, heads, opts
+        self.variant, self.heads, self.opts, self.length = variant, heads, opts, length
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
         d = dim // heads
@@ -128,6 +128,10 @@ class Attention(nn.Module):
             self.register_buffer("global_pos", pos, persistent=False)
             if opts["global_projections"]:  # global rows use their own Q, K, V (as the paper)
                 self.qkv_global = nn.Linear(dim, 3 * dim)
+        if variant == "compressed":  # strided convolutions over the sequence, kernel = stride
+            c = opts["c"]
+            self.conv_k = nn.Conv1d(dim, dim, c, stride=c)
+            self.conv_v = nn.Conv1d(dim, dim, c, stride=c)
         if variant == "bigbird":  # random blocks drawn once per (layer, head, query block)
             layout = bigbird_layout(length, heads, opts)
             for name, x in zip(["global_blocks", "key_blocks", "key_blocks_on", "random_blocks",
@@ -191,6 +195,31 @@ class Attention(nn.Module):
             og = softmax_attention(qb[:, :, g].reshape(b, h, -1, d), k, v)
             o = o.index_copy(2, g, og.view(b, h, len(g), n, d))
         return o.reshape(b, h, nb * n, d)[:, :, :t]
+
+    def mix_compressed(self, q, k, v):
+        # K, V back to (B, C, T), zero-padded to a multiple of c, convolved, split into heads.
+        b, h, t, d = q.shape
+        c = self.opts["c"]
+        pad = -t % c
+
+        def compress(x, conv):
+            x = F.pad(x.transpose(1, 2).reshape(b, t, h * d).transpose(1, 2), (0, pad))
+            return split_heads(conv(x).transpose(1, 2), h)
+
+        return softmax_attention(q, compress(k, self.conv_k), compress(v, self.conv_v))
+
+    def mix_axial(self, q, k, v):
+        # Grid (R, W): attention along rows, then along columns with the row outputs as values.
+        b, h, t, d = q.shape
+        w = min(self.opts["width"] or math.isqrt(self.length), t)
+        r = (t + w - 1) // w
+        grid = lambda x: F.pad(x, (0, 0, 0, r * w - t)).view(b, h, r, w, d)
+        valid = (torch.arange(r * w) < t).view(r, w)
+        q, k = grid(q), grid(k)
+        rows = softmax_attention(q, k, grid(v), valid.view(r, 1, w))  # (B, H, R, W, D)
+        cols = lambda x: x.transpose(2, 3)  # (B, H, W, R, D)
+        o = softmax_attention(cols(q), cols(k), cols(rows), valid.t().reshape(w, 1, r))
+        return cols(o).reshape(b, h, r * w, d)[:, :, :t]
 
     def mix_linformer(self, q, k, v):
         return softmax_attention(q, self.e @ k, self.f @ v)
@@ -277,11 +306,50 @@ class S4D(nn.Module):
         return F.glu(self.out(F.gelu(y.transpose(1, 2))), dim=-1)
 
 
-def make_mixer(variant, dim, heads, length, opts):
+class ISAB(nn.Module):
+    """Set Transformer induced set attention as xformer-bench's isab: m learned inducing points,
+    H = LN(I + MHA(I, X)), then Y = MHA(X, H)."""
+
+    def __init__(self, dim, heads, opts):
+        super().__init__()
+        self.points = nn.Parameter(torch.randn(opts["inducing"], dim))
+        self.induce = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.attend = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x):
+        i = self.points.expand(x.shape[0], -1, -1)
+        h = self.norm(i + self.induce(i, x, x, need_weights=False)[0])
+        return self.attend(x, h, h, need_weights=False)[0]
+
+
+class Luna(nn.Module):
+    """Luna pack and unpack attention; forward(x, p) returns the output and the packed sequence
+    for the next layer (p = None: the first layer's learned one)."""
+
+    def __init__(self, dim, heads, opts, first):
+        super().__init__()
+        self.initial = nn.Parameter(torch.randn(opts["length"], dim)) if first else None
+        self.pack = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.unpack = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x, p=None):
+        if p is None:
+            p = self.initial.expand(x.shape[0], -1, -1)
+        packed = self.pack(self.norm(p), x, x, need_weights=False)[0]
+        return self.unpack(x, packed, packed, need_weights=False)[0], p + packed
+
+
+def make_mixer(variant, dim, heads, length, opts, first=True):
     if variant == "fnet":
         return FNet(opts)
     if variant == "s4d":
         return S4D(dim, opts)
+    if variant == "isab":
+        return ISAB(dim, heads, opts)
+    if variant == "luna":
+        return Luna(dim, heads, opts, first)
     return Attention(variant, dim, heads, length, opts)
 
 
@@ -297,9 +365,10 @@ class Model(nn.Module):
         self.register_buffer("positions", table)
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList()
-        for _ in range(layers):
+        for layer in range(layers):
             self.blocks.append(nn.ModuleDict({
-                "ln1": nn.LayerNorm(dim), "attn": make_mixer(variant, dim, heads, length, opts),
+                "ln1": nn.LayerNorm(dim),
+                "attn": make_mixer(variant, dim, heads, length, opts, layer == 0),
                 "ln2": nn.LayerNorm(dim),
                 "ffn": nn.Sequential(nn.Linear(dim, ffn), nn.GELU(), nn.Linear(ffn, dim))}))
         self.final = nn.LayerNorm(dim)
@@ -307,8 +376,13 @@ class Model(nn.Module):
 
     def forward(self, ids):
         x = self.drop(self.embed(ids) + self.positions[: ids.shape[1]])
+        packed = None  # Luna's packed sequence, carried from block to block
         for blk in self.blocks:
-            x = x + self.drop(blk["attn"](blk["ln1"](x)))
+            if isinstance(blk["attn"], Luna):
+                h, packed = blk["attn"](blk["ln1"](x), packed)
+            else:
+                h = blk["attn"](blk["ln1"](x))
+            x = x + self.drop(h)
             x = x + self.drop(blk["ffn"](blk["ln2"](x)))
         return self.head(self.final(x).mean(dim=1))
 
@@ -320,13 +394,22 @@ DEFAULTS = {"full": {}, "linear": {}, "local": {"block": 50}, "sliding": {"windo
                         "global_blocks": [0, -1], "style": "paper"},
             "linformer": {"k": 256}, "performer": {"features": 256},
             "nystrom": {"landmarks": 64, "pinv_iterations": 6}, "fnet": {"normalize": True},
-            "s4d": {"state": 64, "dt_min": 0.001, "dt_max": 0.1, "bidirectional": True}}
+            "s4d": {"state": 64, "dt_min": 0.001, "dt_max": 0.1, "bidirectional": True},
+            "compressed": {"c": 32}, "axial": {"width": 0},  # width 0: isqrt(max_len)
+            "isab": {"inducing": 32}, "luna": {"length": 256}}
 
 
 def option_error(variant, o):
     """What is wrong with a variant's options (as xformer-bench rejects them), or None."""
     if "window" in o and (o["window"] < 2 or o["window"] % 2):
         return f"{variant}.window={o['window']}: must be even and positive"
+    if variant == "compressed" and o["c"] < 1:
+        return f"compressed.c={o['c']}: must be positive"
+    if variant == "axial" and o["width"] < 0:
+        return f"axial.width={o['width']}: must be positive (0: isqrt(max_len))"
+    for key in ("inducing", "length"):
+        if key in o and o[key] < 1:
+            return f"{variant}.{key}={o[key]}: must be positive"
     if variant == "longformer" and min(o["global_tokens"] + [o["global_first"]]) < 0:
         return "longformer.global_tokens, global_first: must not be negative"
     if variant == "bigbird" and (o["window_blocks"] < 1 or o["window_blocks"] % 2 == 0):
@@ -441,6 +524,58 @@ def self_check():
         ("performer, 4096 features", mk("performer", {"features": 4096}).mix_performer(q, k, v),
          full, 5e-3),
     ]
+    # Memory-compressed: c = 1 with identity convolutions is full attention; c = 5 (96 is not a
+    # multiple) against the compressed keys written as window sums.
+    comp = lambda c: mk("compressed", {"c": c})
+    comp1 = comp(1)
+    with torch.no_grad():
+        for conv in (comp1.conv_k, comp1.conv_v):
+            conv.weight.copy_(torch.eye(128).unsqueeze(-1))
+            conv.bias.zero_()
+    comp5 = comp(5)
+    merged = lambda x: x.transpose(1, 2).reshape(2, t, 128)
+    windows = lambda x, conv: split_heads(
+        torch.einsum("bjsc,osc->bjo", F.pad(merged(x), (0, 0, 0, 4)).view(2, 20, 5, 128),
+                     conv.weight.permute(0, 2, 1)) + conv.bias, 4)
+    # Axial on a 12 x 8 grid: row and column attention written as masked full attention.
+    row, col = i // 8, i % 8
+    same_row = row.view(-1, 1) == row.view(1, -1)
+    same_col = col.view(-1, 1) == col.view(1, -1)
+    axial_dense = softmax_attention(q, k, softmax_attention(q, k, v, same_row), same_col)
+    with torch.no_grad():
+        cases += [
+            ("compressed, c = 1, identity convolutions", comp1.mix_compressed(q, k, v), full,
+             1e-5),
+            ("compressed, c = 5", comp5.mix_compressed(q, k, v),
+             softmax_attention(q, windows(k, comp5.conv_k), windows(v, comp5.conv_v)), 1e-5),
+            ("axial, width >= T", mk("axial", {"width": 2 * t}).mix_axial(q, k, v), full, 1e-5),
+            ("axial, width 8", mk("axial", {"width": 8}).mix_axial(q, k, v), axial_dense, 1e-5),
+        ]
+    # ISAB and two Luna layers against the same mechanism written with explicit projections and
+    # softmax_attention (nn.MultiheadAttention's packed in_proj: q, k, v rows).
+    def mha(m, queries, context):
+        w, b = m.in_proj_weight.chunk(3), m.in_proj_bias.chunk(3)
+        proj = lambda x, j: split_heads(x @ w[j].t() + b[j], 4)
+        o = softmax_attention(proj(queries, 0), proj(context, 1), proj(context, 2))
+        return m.out_proj(o.transpose(1, 2).reshape(queries.shape[0], -1, 128))
+
+    x = torch.randn(2, t, 128)
+    isab = ISAB(128, 4, {"inducing": 7})
+    points = isab.points.expand(2, -1, -1)
+    h = isab.norm(points + mha(isab.induce, points, x))
+    luna = [Luna(128, 4, {"length": 5}, first) for first in (True, False)]
+    p = luna[0].initial.expand(2, -1, -1)
+    y = []
+    for layer in luna:
+        packed = mha(layer.pack, layer.norm(p), x)
+        y.append(mha(layer.unpack, x, packed))
+        p = p + packed
+    with torch.no_grad():
+        y0, p0 = luna[0](x)
+        cases += [
+            ("isab, 7 inducing points", isab(x), mha(isab.attend, x, h), 1e-5),
+            ("luna, two layers, l = 5", torch.cat([y0, luna[1](x, p0)[0]]), torch.cat(y), 1e-5),
+        ]
     failures = []
     for name, got, want, tol in cases:
         err = (got - want).abs().max().item()

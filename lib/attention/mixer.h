@@ -20,6 +20,10 @@ struct MixContext {
     bool training;
     uint64_t seed;  // run seed, for dropout and random features
     int64_t step;   // training step (for redraw schedules), -1 at evaluation
+    // What a layer's mixer hands to the next layer's mixer of the same encoder pass (Luna's
+    // packed sequence): the encoder points it at an empty Var before its first block. nullptr:
+    // nothing is carried, every mixer starts afresh.
+    Var* carried = nullptr;
 };
 
 // Everything a variant factory needs. Set the fields by name (model/classifier.h

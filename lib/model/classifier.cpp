@@ -89,7 +89,8 @@ Var Classifier::encode(const SequenceBatch& seq, bool training, int64_t step, ui
     if (positions_) x = add_positions(x, positions_);
     stream *= 1000;
     x = drop(x, training, step, stream++);
-    MixContext ctx{&lengths, training, seed_ ^ mix64(stream), training ? step : -1};
+    Var carried;  // state passed from block to block by mixers that carry one (luna)
+    MixContext ctx{&lengths, training, seed_ ^ mix64(stream), training ? step : -1, &carried};
     for (Block& b : blocks_) {
         Var h = b.mixer->forward(layernorm(x, b.ln1_g, b.ln1_b), ctx);
         x = residual(x, h, training, step, stream++);

@@ -79,6 +79,12 @@ Var merge_heads(const Var& x);
 // The leading block x[.., 0:rows, 0:cols] of x (N.., R, L) -> (N.., rows, cols).
 Var slice_leading(const Var& x, int64_t rows, int64_t cols);
 
+// Row gather: x viewed as rows (N, X); output unit u = x[src[u], channel_begin:channel_end]
+// (channel_end -1: X), or zeros where src[u] = -1, laid out as out_shape (numel = units ×
+// width). Backward scatter-adds. Sequence layouts of the memory variants (grids, groups).
+Var gather_rows(const Var& x, std::vector<int64_t> src, const Shape& out_shape,
+                int64_t channel_begin = 0, int64_t channel_end = -1);
+
 // Means of S = min(segments, T) contiguous segments of x (B, G.., T, D) -> (B, G.., S, D).
 // Segment s covers [floor(s·T/S), floor((s+1)·T/S)) ∩ [0, lengths[b]); an empty one gives 0.
 Var segment_means(const Var& x, const std::vector<int32_t>& lengths, int segments);
