@@ -132,6 +132,9 @@ class Attention(nn.Module):
             c = opts["c"]
             self.conv_k = nn.Conv1d(dim, dim, c, stride=c)
             self.conv_v = nn.Conv1d(dim, dim, c, stride=c)
+        if variant == "sinkhorn":  # SortNet: block mean key -> scores against every block
+            self.sort_hidden = nn.Linear(d, d)
+            self.sort_out = nn.Linear(d, (length + opts["block"] - 1) // opts["block"])
         if variant == "bigbird":  # random blocks drawn once per (layer, head, query block)
             layout = bigbird_layout(length, heads, opts)
             for name, x in zip(["global_blocks", "key_blocks", "key_blocks_on", "random_blocks",
@@ -220,6 +223,28 @@ class Attention(nn.Module):
         cols = lambda x: x.transpose(2, 3)  # (B, H, W, R, D)
         o = softmax_attention(cols(q), cols(k), cols(rows), valid.t().reshape(w, 1, r))
         return cols(o).reshape(b, h, r * w, d)[:, :, :t]
+    def mix_sinkhorn(self, q, k, v):
+        # Blocks of n (T padded up to a multiple; padded keys masked). The SortNet scores block
+        # pairs from the blocks' mean keys; log-space Sinkhorn makes them a soft permutation P;
+        # each query block attends, with one softmax, to its own block and to Σ_j P_ij block_j.
+        b, h, t, d = q.shape
+        n = self.opts["block"]
+        c = (t + n - 1) // n
+        blocks = lambda x: F.pad(x, (0, 0, 0, c * n - t)).view(b, h, c, n, d)
+        kb, vb = blocks(k), blocks(v)
+        valid = (torch.arange(c * n) < t).view(c, n)
+        mean_keys = kb.sum(dim=3) / valid.sum(-1, keepdim=True)  # (B, H, c, D)
+        r = self.sort_out(F.relu(self.sort_hidden(mean_keys)))[..., :c] / self.opts["temperature"]
+        for _ in range(self.opts["iterations"]):
+            r = r - torch.logsumexp(r, dim=-1, keepdim=True)
+            r = r - torch.logsumexp(r, dim=-2, keepdim=True)
+        p = r.exp()  # (B, H, c, c)
+        sorted_k = torch.einsum("bhij,bhjnd->bhind", p, kb)
+        sorted_v = torch.einsum("bhij,bhjnd->bhind", p, vb)
+        mask = torch.cat([valid, (torch.arange(n) < t).expand(c, n)], dim=-1).view(c, 1, 2 * n)
+        o = softmax_attention(blocks(q), torch.cat([kb, sorted_k], dim=3),
+                              torch.cat([vb, sorted_v], dim=3), mask)
+        return o.reshape(b, h, c * n, d)[:, :, :t]
 
     def mix_linformer(self, q, k, v):
         return softmax_attention(q, self.e @ k, self.f @ v)
@@ -393,7 +418,9 @@ DEFAULTS = {"full": {}, "linear": {}, "local": {"block": 50}, "sliding": {"windo
             "bigbird": {"block": 64, "random_blocks": 3, "window_blocks": 3,
                         "global_blocks": [0, -1], "style": "paper"},
             "linformer": {"k": 256}, "performer": {"features": 256},
-            "nystrom": {"landmarks": 64, "pinv_iterations": 6}, "fnet": {"normalize": True},
+            "nystrom": {"landmarks": 64, "pinv_iterations": 6},
+            "sinkhorn": {"block": 64, "iterations": 7, "temperature": 0.75},
+            "fnet": {"normalize": True},
             "s4d": {"state": 64, "dt_min": 0.001, "dt_max": 0.1, "bidirectional": True},
             "compressed": {"c": 32}, "axial": {"width": 0},  # width 0: isqrt(max_len)
             "isab": {"inducing": 32}, "luna": {"length": 256}}
@@ -414,6 +441,9 @@ def option_error(variant, o):
         return "longformer.global_tokens, global_first: must not be negative"
     if variant == "bigbird" and (o["window_blocks"] < 1 or o["window_blocks"] % 2 == 0):
         return f"bigbird.window_blocks={o['window_blocks']}: must be odd and positive"
+    if variant == "sinkhorn" and not (o["block"] >= 1 and o["iterations"] >= 1
+                                      and 1e-3 <= o["temperature"] <= 1e3):
+        return "sinkhorn.block, iterations: must be positive; temperature in [0.001, 1000]"
     if variant == "bigbird" and o["style"] not in ("paper", "lra"):
         return f"bigbird.style={o['style']!r}: must be \"paper\" or \"lra\""
     return None
@@ -498,6 +528,7 @@ def self_check():
     rand_count = torch.stack([rand.sum(-1), (rand & candidate).sum(-1)]).float()
     bb_all = {"block": 16, "random_blocks": 6, "window_blocks": 3, "global_blocks": [0, -1],
               "style": "paper"}
+    sk_one = {"block": 200, "iterations": 7, "temperature": 0.75}  # one block: full attention
     cases = [
         ("local, block >= T", mk("local", {"block": 200}).mix_local(q, k, v), full, 1e-5),
         ("local, block 40", mk("local", {"block": 40}).mix_local(q, k, v),
@@ -519,6 +550,7 @@ def self_check():
          softmax_attention(q, k, v, bb_mask), 1e-5),
         ("bigbird, random blocks per query block", rand_count,
          candidate.sum(-1).clamp(max=2).float().expand(2, 4, 10), 0.0),
+        ("sinkhorn, block >= T", mk("sinkhorn", sk_one).mix_sinkhorn(q, k, v), full, 1e-5),
         ("nystrom, m = T", mk("nystrom", {"landmarks": t, "pinv_iterations": 20}).mix_nystrom(q, k, v),
          full, 1e-3),
         ("performer, 4096 features", mk("performer", {"features": 4096}).mix_performer(q, k, v),

@@ -110,6 +110,33 @@ Var kernel_attention(const Var& phi_q, const Var& phi_k, const Var& v,
 // T, D) -> (B, G, K, D) = e[g][:, 0:len] x[b, g, 0:len]: padded rows of x are treated as zero.
 Var sequence_projection(const Var& e, const Var& x, const std::vector<int32_t>& lengths);
 
+// ---- Sparse Sinkhorn attention (sorted_blocks.cpp); blocks of `block` rows, N = ceil(T/block)
+// ----
+
+// Per batch row, the blocks holding at least one valid token: ceil(min(len, T) / block).
+std::vector<int32_t> valid_block_counts(int64_t T, int block, const std::vector<int32_t>& lengths);
+// Means over each block's valid rows: x (B, G.., T, D) -> (B, G.., N, D); an empty block gives 0.
+Var block_means(const Var& x, const std::vector<int32_t>& lengths, int block);
+// Log-space Sinkhorn normalisation of logits (B, G.., N, N) / temperature, restricted to the
+// leading valid[b] × valid[b] block: `iterations` rounds of row then column log-sum-exp
+// subtraction, then exp -> (B, G.., N, N), zero outside the valid block. Differentiable through
+// every round (each half-step's output is saved, (B·G, 2·iterations, N, N)).
+Var sinkhorn_normalize(const Var& logits, const std::vector<int32_t>& valid, int iterations,
+                       float temperature);
+// Soft permutation of blocks: p (B, G.., N, N), x (B, G.., T, D) -> (B, G.., N·block, D) with
+// row p' of out block i = Σ_j p[i, j] · x[j·block + p'] over the valid rows of x (padded rows
+// and rows past T count as zero).
+Var permute_blocks(const Var& p, const Var& x, const std::vector<int32_t>& lengths, int block);
+// Each query block i of q (B, G.., T, D) attends, with one softmax, to the valid keys of its own
+// block of k, v (B, G.., T, D) and to the first min(block, len) rows of block i of ks, vs
+// (B, G.., N·block, D) (permute_blocks output: its row p' holds a valid key iff p' < len).
+// Logits scale·q·k; dropout_p > 0 drops probabilities with a mask that is a pure function of
+// dropout_seed. Padded query rows output 0. Saves the row log-sum-exp (B·G, T) and recomputes
+// the probabilities in backward: O(B·G·T·2·block·D) time, O(B·G·T) memory beyond the inputs.
+Var own_and_sorted_block_attention(const Var& q, const Var& k, const Var& v, const Var& ks,
+                                   const Var& vs, const std::vector<int32_t>& lengths, int block,
+                                   float scale, float dropout_p, uint64_t dropout_seed);
+
 // ---- Attention-free mixers (FFTs through core/fft.h) ----
 
 // FNet mixing: the real part of the 2-D DFT over (sequence, hidden) of each example's first

@@ -11,7 +11,7 @@
 #include "attention/performer_features.h"
 #include "core/errors.h"
 #include "support/gradcheck.h"
-#include "support/mixer_spec.h"
+#include "support/mixer_fixture.h"
 
 TEST_SUITE_BEGIN("unit");
 
@@ -20,30 +20,10 @@ using namespace xb::test;
 
 namespace {
 
-constexpr int kDim = 16, kHeads = 2;  // test_mixer_spec's width and heads
+constexpr int kDim = BuiltMixer::kDim, kHeads = BuiltMixer::kHeads;
+using Built = BuiltMixer;
 
-struct Built {
-    ParameterStore params{11};
-    std::unique_ptr<Mixer> mixer;
-    Built(const char* name, nlohmann::json options, int max_len) {
-        MixerSpec spec = test_mixer_spec(std::move(options));
-        spec.max_len = max_len;
-        mixer = find_variant(name).make(spec, params);
-    }
-    Var param(const std::string& name) const {
-        for (const auto& p : params.all())
-            if (p.var->name == name) return p.var;
-        FAIL("no parameter " << name);
-        return nullptr;
-    }
-};
-
-// Gives `to` the QKV and output projections of `from`, so two mixers differ only in attention.
-void copy_projections(const Built& from, Built& to) {
-    for (const char* n :
-         {"mixer.qkv.weight", "mixer.qkv.bias", "mixer.out.weight", "mixer.out.bias"})
-        to.param(n)->value.copy_from(from.param(n)->value);
-}
+void copy_projections(const Built& from, Built& to) { to.copy_projections_from(from); }
 
 // Output and input gradient of a mixer for input x and cotangent r.
 std::pair<Tensor, Tensor> run(Built& b, const Tensor& x, const Tensor& r, const MixContext& ctx) {
