@@ -652,6 +652,8 @@ def main():
             value = json.loads(value)
         except ValueError:
             pass  # a bare string: bigbird.style=lra
+        if type(value) is int and type(opts[variant][option]) is float:
+            value = float(value)  # sinkhorn.temperature=1
         if type(value) is not type(opts[variant][option]):
             sys.exit(f"--set {s}: expected a JSON value like {json.dumps(opts[variant][option])}")
         opts[variant][option] = value
