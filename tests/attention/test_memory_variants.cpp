@@ -82,19 +82,6 @@ void set_identity(Tensor& w) {
     for (int64_t i = 0; i < std::min(w.dim(0), w.dim(1)); ++i) w.data()[i * w.dim(1) + i] = 1;
 }
 
-// Largest |a - b| over the valid positions (b, t < lengths[b]) of (B, T, C) tensors.
-double valid_diff(const Tensor& a, const Tensor& b, const std::vector<int32_t>& lengths) {
-    const int64_t T = a.dim(1), C = a.dim(2);
-    double worst = 0;
-    for (size_t r = 0; r < lengths.size(); ++r)
-        for (int64_t t = 0; t < lengths[r]; ++t)
-            for (int64_t c = 0; c < C; ++c) {
-                const int64_t i = (int64_t(r) * T + t) * C + c;
-                worst = std::max(worst, double(std::fabs(a.data()[i] - b.data()[i])));
-            }
-    return worst;
-}
-
 }  // namespace
 
 TEST_CASE("compressed: c = 1 with identity convolutions equals full attention") {
@@ -115,7 +102,7 @@ TEST_CASE("compressed: c = 1 with identity convolutions equals full attention") 
     Built comp2("compressed", {{"c", 2}}, T);
     copy_full_projections(full, comp2, "attention");
     auto [y_comp2, dx_comp2] = run(comp2, x, r, ctx);
-    CHECK(valid_diff(y_comp2, y_full, lengths) > 1e-3);
+    CHECK(max_abs_diff_valid(y_comp2, y_full, lengths) > 1e-3);
 }
 
 TEST_CASE("compressed: a window that is partly padding is a key; its padded part is not") {
@@ -131,7 +118,8 @@ TEST_CASE("compressed: a window that is partly padding is a key; its padded part
     Tensor x_valid = x.clone();
     for (int c = 0; c < kDim; ++c) x_valid.data()[6 * kDim + c] += 1.0f;
     const std::vector<int32_t> first_six{6};
-    CHECK(valid_diff(comp.mixer->forward(make_var(x_valid), ctx)->value, y, first_six) > 1e-4);
+    CHECK(max_abs_diff_valid(comp.mixer->forward(make_var(x_valid), ctx)->value, y, first_six) >
+          1e-4);
 }
 
 TEST_CASE("axial: a 1 x T grid equals full attention, forward and backward") {
@@ -209,7 +197,7 @@ TEST_CASE("memory variants: gradients and padding invariance with non-default op
                 for (int k = 0; k < kDim; ++k) x2.data()[(int64_t(r) * 11 + t) * kDim + k] -= 2.0f;
         const Tensor y1 = b.mixer->forward(x, ctx)->value.clone();
         const Tensor y2 = b.mixer->forward(make_var(x2), ctx)->value;
-        CHECK(valid_diff(y1, y2, lengths) == 0.0);
+        CHECK(max_abs_diff_valid(y1, y2, lengths) == 0.0);
     }
 }
 
@@ -251,7 +239,8 @@ TEST_CASE("luna: the packed sequence is carried from layer to layer") {
     Tensor x2 = x->value.clone();
     for (int t = 4; t < 9; ++t)
         for (int k = 0; k < kDim; ++k) x2.data()[(9 + t) * kDim + k] += 3.0f;
-    CHECK(valid_diff(two_layers(x)->value, two_layers(make_var(x2))->value, lengths) == 0.0);
+    CHECK(max_abs_diff_valid(two_layers(x)->value, two_layers(make_var(x2))->value, lengths) ==
+          0.0);
     // The carried sequence is packed from the valid tokens: it follows them, not the padding.
     auto carried_after_layer0 = [&](const Tensor& input) {
         Var c;

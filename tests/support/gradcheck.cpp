@@ -100,4 +100,16 @@ bool gradcheck(const std::function<Var(const std::vector<Var>&)>& f, const std::
     return all_ok;
 }
 
+double max_abs_diff_valid(const Tensor& a, const Tensor& b, const std::vector<int32_t>& lengths) {
+    const int64_t T = a.dim(1), C = a.dim(2);
+    double worst = 0;
+    for (size_t r = 0; r < lengths.size(); ++r)
+        for (int64_t t = 0; t < lengths[r]; ++t)
+            for (int64_t c = 0; c < C; ++c) {
+                const int64_t i = (int64_t(r) * T + t) * C + c;
+                worst = std::max(worst, double(std::fabs(a.data()[i] - b.data()[i])));
+            }
+    return worst;
+}
+
 }  // namespace xb::test

@@ -44,6 +44,8 @@ DoubleFdResult worst_central_difference(
 
 // Max |a - b| over all elements (shapes must match).
 double max_abs_diff(const Tensor& a, const Tensor& b);
+// Max |a - b| over the valid positions (b, t < lengths[b]) of (B, T, C) tensors.
+double max_abs_diff_valid(const Tensor& a, const Tensor& b, const std::vector<int32_t>& lengths);
 // Max |a - ref| against a double-precision reference of the same number of elements.
 double max_abs_diff(const Tensor& a, const std::vector<double>& ref);
 
