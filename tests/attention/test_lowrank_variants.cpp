@@ -27,12 +27,7 @@ void copy_projections(const Built& from, Built& to) { to.copy_projections_from(f
 
 // Output and input gradient of a mixer for input x and cotangent r.
 std::pair<Tensor, Tensor> run(Built& b, const Tensor& x, const Tensor& r, const MixContext& ctx) {
-    tape().clear();
-    Var xv = make_var(x.clone(), true, "x");
-    Var y = b.mixer->forward(xv, ctx);
-    Tensor out = y->value.clone();
-    tape().backward(y, r);
-    return {out, xv->grad.clone()};
+    return mixer_forward_backward(*b.mixer, x, r, ctx);
 }
 
 double relative_error(const Tensor& a, const Tensor& ref) {

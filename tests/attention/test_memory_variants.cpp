@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "ops/ops.h"
 #include "support/gradcheck.h"
+#include "support/mixer_fixture.h"
 
 TEST_SUITE_BEGIN("unit");
 
@@ -47,16 +48,9 @@ struct Built {
     }
 };
 
-// Output and input gradient for input x and cotangent r.
+// Output and input gradient of a mixer for input x and cotangent r.
 std::pair<Tensor, Tensor> run(Built& b, const Tensor& x, const Tensor& r, const MixContext& ctx) {
-    tape().clear();
-    Var xv = make_var(x.clone(), true, "x");
-    Var y = b.mixer->forward(xv, ctx);
-    Tensor out = y->value.clone();
-    tape().backward(y, r);
-    Tensor dx = xv->grad.clone();
-    tape().clear();
-    return {out, dx};
+    return mixer_forward_backward(*b.mixer, x, r, ctx);
 }
 
 // Rows [first, first + rows) of w (R, cols) into dst (rows, cols).

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "attention/mixer.h"
 #include "support/mixer_spec.h"
@@ -36,5 +37,19 @@ struct BuiltMixer {
             param(n)->value.copy_from(from.param(n)->value);
     }
 };
+
+// Output and input gradient of a mixer for input x and cotangent r (the tape is cleared before
+// and after).
+inline std::pair<Tensor, Tensor> mixer_forward_backward(Mixer& mixer, const Tensor& x,
+                                                        const Tensor& r, const MixContext& ctx) {
+    tape().clear();
+    Var xv = make_var(x.clone(), true, "x");
+    Var y = mixer.forward(xv, ctx);
+    Tensor out = y->value.clone();
+    tape().backward(y, r);
+    Tensor dx = xv->grad.clone();
+    tape().clear();
+    return {out, dx};
+}
 
 }  // namespace xb::test
