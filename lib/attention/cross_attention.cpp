@@ -109,9 +109,9 @@ double cross_attention_saved(const MixerSpec& spec, double B, double Tq, double 
 
 double cross_attention_backward(const MixerSpec& spec, double B, double Tq, double Tk,
                                 int threads) {
-    const double T = std::max(Tq, Tk), C = spec.dim, D = C / spec.heads, tile = 64;
-    const double scratch = double(threads) * ((5 * D + 2 * tile) * tile + 2 * T * D);
-    return 3 * B * T * C + (Tq < T ? B * T * C : 0) + scratch;
+    const double T = std::max(Tq, Tk), C = spec.dim;
+    return 3 * B * T * C + (Tq < T ? B * T * C : 0) +
+           block_attention_scratch(spec, MixerShape{B, T, threads});
 }
 
 Var multihead_attention(const CrossProjections& p, const Var& queries, const Var& context,

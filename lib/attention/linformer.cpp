@@ -10,81 +10,20 @@
 
 #include "attention/low_rank_attention.h"
 
-#include "attention/block_attention.h"
+#include "attention/cross_attention.h"
 #include "attention/head_split.h"
-#include "core/parallel_grain.h"
 
 namespace xb {
-
-namespace {
-
-// Copies the head-major (B, H, k, D) rows into columns [col, col + H·D) of rows j < k of a
-// (B, T, ld) token-major buffer (to_tokens), or adds them back (from the buffer into kp).
-void head_major_rows(float* tokens, size_t ld, size_t col, float* kp, int B, int T, int H, int k,
-                     int D, bool to_tokens) {
-    parallel_chunks(
-        int64_t(B) * H * k,
-        [&](int64_t begin, int64_t end) {
-            for (int64_t r = begin; r < end; ++r) {
-                const int64_t b = r / (int64_t(H) * k), h = (r / k) % H, j = r % k;
-                float* t = tokens + (size_t(b) * T + size_t(j)) * ld + col + size_t(h) * D;
-                float* x = kp + size_t(r) * D;
-                if (to_tokens)
-                    std::copy(x, x + D, t);
-                else
-                    for (int d = 0; d < D; ++d) x[d] += t[d];
-            }
-        },
-        64);
-}
-
-}  // namespace
 
 Var low_rank_fused_attention(const Var& qkv, const Var& k_proj, const Var& v_proj, int heads,
                              const MixContext& ctx, float dropout, int layer) {
     const int64_t B = qkv->value.dim(0), T = qkv->value.dim(1), C = qkv->value.dim(2) / 3;
-    const int k = int(k_proj->value.dim(2)), D = int(C / heads);
+    const int k = int(k_proj->value.dim(2));
     XB_CHECK(k <= T, "low_rank_fused_attention: k={} > T={}", k, T);
-    const AttentionDims dims{int(B), int(T), heads, D};
-    AttentionParams p;
-    p.scale = 1.0f / std::sqrt(float(D));
-    p.dropout_p = ctx.training ? dropout : 0.0f;
-    p.dropout_seed = mix64(ctx.seed ^ mix64(uint64_t(ctx.step) * 131 + uint64_t(layer)));
-    // Rows j >= k and columns [0, C) of kv are never read (key_lengths = k; q comes from qkv).
-    Tensor kv = Tensor::empty({B, T, 3 * C});
-    head_major_rows(kv.data(), size_t(3 * C), size_t(C), k_proj->value.data(), int(B), int(T),
-                    heads, k, D, true);
-    head_major_rows(kv.data(), size_t(3 * C), size_t(2 * C), v_proj->value.data(), int(B), int(T),
-                    heads, k, D, true);
-    const std::vector<int32_t> key_lengths(static_cast<size_t>(B), static_cast<int32_t>(k));
-    Var out = make_var(Tensor::empty({B, T, C}));
-    Tensor lse = Tensor::empty({B, heads, T});
-    const float* q = qkv->value.data();
-    block_attention_forward(out->value.data(), int(C), lse.data(), q, kv.data() + C,
-                            kv.data() + 2 * C, int(3 * C), ctx.lengths->data(), dims, p, nullptr,
-                            key_lengths.data());
-    if (needs_grad({&qkv, &k_proj, &v_proj})) {
-        out->requires_grad = true;
-        std::vector<int32_t> lens(*ctx.lengths);
-        tape().push(
-            [=] {
-                // d K̄, d V̄ land in rows j < k of dkv (added to, so zeroed first), dQ in qkv's.
-                Tensor dkv = Tensor::empty({B, T, 3 * C});
-                std::fill(dkv.data(), dkv.data() + size_t(B) * T * 3 * C, 0.0f);
-                float* dq = qkv->grad_buffer().data();
-                block_attention_backward(dq, dkv.data() + C, dkv.data() + 2 * C, int(3 * C),
-                                         out->grad.data(), int(C), out->value.data(), lse.data(),
-                                         qkv->value.data(), kv.data() + C, kv.data() + 2 * C,
-                                         int(3 * C), lens.data(), dims, p, nullptr,
-                                         key_lengths.data());
-                head_major_rows(dkv.data(), size_t(3 * C), size_t(C), k_proj->grad_buffer().data(),
-                                int(B), int(T), heads, k, D, false);
-                head_major_rows(dkv.data(), size_t(3 * C), size_t(2 * C),
-                                v_proj->grad_buffer().data(), int(B), int(T), heads, k, D, false);
-            },
-            {out});
-    }
-    return out;
+    Var q = slice_leading(qkv, T, C);                                  // (B, T, C)
+    Var kv = concat_last({merge_heads(k_proj), merge_heads(v_proj)});  // (B, k, 2C)
+    return cross_attention(q, kv, heads, *ctx.lengths, std::vector<int32_t>(size_t(B), k), ctx,
+                           dropout, layer, 0);
 }
 
 Var low_rank_composed_attention(const Var& qkv, const Var& k_proj, const Var& v_proj, int heads,
@@ -146,11 +85,15 @@ MixerFootprint linformer_footprint(const MixerSpec& spec, const MixerShape& shap
     const double params =
         (o.share_kv ? 1.0 : 2.0) * (o.share_heads ? 1.0 : double(spec.heads)) * k * spec.max_len;
     if (k <= shape.T) {
-        const double saved = 2 * A + 2 * BH * k * D + 3 * A + A + BH * shape.T;
-        // Backward: the packed gradient buffer, the kernel's scratch, d K̄ and d V̄.
+        // Beside those: Q sliced from qkv, K̄ and V̄ token-major and joined, and the fused
+        // cross attention's own tensors.
+        const double kv = 2 * shape.B * k * spec.dim;
+        const double saved =
+            2 * A + 2 * BH * k * D + A + 2 * kv + cross_attention_saved(spec, shape.B, shape.T, k);
         return attention_mixer_footprint(
             spec, shape, params, saved,
-            3 * A + block_attention_scratch(spec, shape) + 2 * BH * k * D);
+            cross_attention_backward(spec, shape.B, shape.T, k, shape.threads) + 2 * kv +
+                2 * BH * k * D);
     }
     const double drop = spec.attention_dropout > 0 ? probs : 0;
     const double saved = 3 * A + 2 * BH * k * D + 2 * probs + drop + 2 * A;

@@ -5,10 +5,9 @@
 
 namespace xb {
 
-// In the fused kernel (block_attention.h with k valid keys): K̄, V̄ are laid out token-major in
-// the columns [C, 3C) of the first k rows of a (B, T, 3C) buffer, which the kernel reads with the
-// stride of qkv (q comes from qkv itself). Keeps the row log-sum-exp (B, H, T) and that buffer;
-// no (B, H, T, k) tensor. Needs k <= T. Attention dropout uses the kernel's mask.
+// Through cross_attention (cross_attention.h: the fused kernel with k valid keys): Q is sliced
+// from qkv and K̄, V̄ are joined token-major; no (B, H, T, k) tensor. Needs k <= T. Attention
+// dropout uses the kernel's mask.
 Var low_rank_fused_attention(const Var& qkv, const Var& k_proj, const Var& v_proj, int heads,
                              const MixContext& ctx, float dropout, int layer);
 
