@@ -50,7 +50,13 @@ std::string status_of(const std::string& report) {
 }
 
 // Whether process pid has a handler installed for sig (the SigCgt mask of /proc/PID/status).
+// True once the child runs the binary under test (not the forked test binary, whose doctest
+// handlers it inherits until exec) and has a handler for sig.
 bool catches(pid_t pid, int sig) {
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
+    if (ec || exe.filename() != std::filesystem::path(xb::test::binary_path()).filename())
+        return false;
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     std::string line;
     while (std::getline(status, line))
