@@ -15,7 +15,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TaskConfig, name, data_dir, max_
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AttentionConfig, variant, dropout, options)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ModelConfig, layers, dim, heads, ffn_dim,
                                                 classifier_dim, dropout, pooling, positions,
-                                                attention)
+                                                embed_scale, attention)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimGroupConfig, lr, weight_decay)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimGroups, ssm)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimConfig, lr, weight_decay, decay_all, beta1,
@@ -205,6 +205,9 @@ void validate(const RunConfig& c) {
     require(m.positions == "sinusoidal" || m.positions == "learned" || m.positions == "none",
             fmt::format("model.positions: unknown value '{}' (valid: sinusoidal, learned, none)",
                         m.positions));
+    require(m.embed_scale == "none" || m.embed_scale == "sqrt_dim",
+            fmt::format("model.embed_scale: unknown value '{}' (valid: none, sqrt_dim)",
+                        m.embed_scale));
 
     const OptimConfig& o = c.optim;
     require(o.lr > 0, fmt::format("optim.lr={} must be positive", o.lr));

@@ -29,6 +29,9 @@ struct ModelConfig {
     float dropout = 0.1f;                  // residual and FFN dropout
     std::string pooling = "mean";          // mean | cls
     std::string positions = "sinusoidal";  // sinusoidal | learned | none
+    // Token embeddings times 1 ("none") or sqrt(dim) ("sqrt_dim", as in Vaswani et al.); the
+    // table is initialised at std 1/sqrt(dim) either way (docs/configuration.md).
+    std::string embed_scale = "none";
     AttentionConfig attention;
 };
 

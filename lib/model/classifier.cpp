@@ -78,7 +78,8 @@ Var Classifier::residual(const Var& x, const Var& h, bool training, int64_t step
 Var Classifier::encode(const SequenceBatch& seq, bool training, int64_t step, uint64_t stream) {
     XB_CHECK(int64_t(seq.ids.size()) == seq.B * seq.T, "batch ids {} for B={} T={}", seq.ids.size(),
              seq.B, seq.T);
-    Var x = embedding(seq.ids, seq.B, seq.T, embed_);  // (B, T, C)
+    const float scale = cfg_.embed_scale == "sqrt_dim" ? std::sqrt(float(cfg_.dim)) : 1.0f;
+    Var x = embedding(seq.ids, seq.B, seq.T, embed_, scale);  // (B, T, C)
     std::vector<int32_t> lengths = seq.lengths;
     if (cls_) {
         x = prepend_token(x, cls_);  // (B, T+1, C)

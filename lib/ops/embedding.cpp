@@ -15,19 +15,20 @@ constexpr int64_t kColumnBlock = 16;
 }  // namespace
 
 // ids (N) in [0, V), table (V, C) -> out (N, C)
-static void embedding_forward(float* out, const int32_t* ids, const float* table, int64_t N,
-                              int64_t C) {
+static void embedding_forward(float* out, const int32_t* ids, const float* table, float scale,
+                              int64_t N, int64_t C) {
 #pragma omp parallel for schedule(static) if (N * C >= kMinParallelWork)
     for (int64_t n = 0; n < N; ++n) {
         const float* src = table + int64_t(ids[n]) * C;
         float* dst = out + n * C;
-        for (int64_t c = 0; c < C; ++c) dst[c] = src[c];
+        for (int64_t c = 0; c < C; ++c) dst[c] = scale * src[c];
     }
 }
 
-// dtable (V, C) row ids[n] += dout (N, C) row n, summed in token order for every column block
-static void embedding_backward(float* dtable, const float* dout, const int32_t* ids, int64_t N,
-                               int64_t C) {
+// dtable (V, C) row ids[n] += scale * dout (N, C) row n, summed in token order for every column
+// block
+static void embedding_backward(float* dtable, const float* dout, const int32_t* ids, float scale,
+                               int64_t N, int64_t C) {
     int64_t blocks = (C + kColumnBlock - 1) / kColumnBlock;
 #pragma omp parallel for schedule(static) if (N * C >= kMinParallelWork)
     for (int64_t blk = 0; blk < blocks; ++blk) {
@@ -35,13 +36,14 @@ static void embedding_backward(float* dtable, const float* dout, const int32_t* 
         for (int64_t n = 0; n < N; ++n) {
             float* dst = dtable + int64_t(ids[n]) * C;
             const float* src = dout + n * C;
-            for (int64_t c = c0; c < c1; ++c) dst[c] += src[c];
+            for (int64_t c = c0; c < c1; ++c) dst[c] += scale * src[c];
         }
     }
 }
 
-// ids (B*T), table (V, C) -> (B, T, C)
-Var embedding(const std::vector<int32_t>& ids, int64_t B, int64_t T, const Var& table) {
+// ids (B*T), table (V, C) -> (B, T, C) = scale * table[ids]
+Var embedding(const std::vector<int32_t>& ids, int64_t B, int64_t T, const Var& table,
+              float scale) {
     XB_CHECK(table->value.ndim() == 2, "embedding: table must be (V, C), got {}",
              table->value.shape());
     XB_CHECK(int64_t(ids.size()) == B * T, "embedding: {} ids for B={} T={}", ids.size(), B, T);
@@ -49,13 +51,13 @@ Var embedding(const std::vector<int32_t>& ids, int64_t B, int64_t T, const Var& 
     for (size_t n = 0; n < ids.size(); ++n)
         XB_CHECK(ids[n] >= 0 && ids[n] < V, "embedding: id {} at {} outside [0, {})", ids[n], n, V);
     Var out = make_var(Tensor::empty({B, T, C}));
-    embedding_forward(out->value.data(), ids.data(), table->value.data(), B * T, C);
+    embedding_forward(out->value.data(), ids.data(), table->value.data(), scale, B * T, C);
     if (needs_grad({&table})) {
         out->requires_grad = true;
         tape().push(
             [=] {
-                embedding_backward(table->grad_buffer().data(), out->grad.data(), ids.data(), B * T,
-                                   C);
+                embedding_backward(table->grad_buffer().data(), out->grad.data(), ids.data(), scale,
+                                   B * T, C);
             },
             {out});
     }

@@ -40,8 +40,9 @@ Var dropout(const Var& x, float p, uint64_t seed, uint64_t stream);
 // block): the same values and gradients as add(x, dropout(h, ...)) up to float rounding.
 Var residual_dropout(const Var& x, const Var& h, float p, uint64_t seed, uint64_t stream);
 
-// ids (B*T) in [0, V) -> table rows (B, T, C); table (V, C)
-Var embedding(const std::vector<int32_t>& ids, int64_t B, int64_t T, const Var& table);
+// ids (B*T) in [0, V) -> table rows times scale (B, T, C); table (V, C)
+Var embedding(const std::vector<int32_t>& ids, int64_t B, int64_t T, const Var& table,
+              float scale = 1.0f);
 
 // x (B, T, C) + table[0:T] (Tmax, C), broadcast over B. table may be a constant (sinusoidal).
 Var add_positions(const Var& x, const Var& table);

@@ -34,6 +34,20 @@ TEST_CASE("embedding: backward matches finite differences") {
                     {table}, every_coordinate));
 }
 
+TEST_CASE("embedding: a scale multiplies the rows, and backward matches finite differences") {
+    Tensor table = random_tensor({5, 20}, 2);
+    Var plain = embedding(kIds, 2, 7, make_var(table));
+    Var scaled = embedding(kIds, 2, 7, make_var(table), 2.5f);
+    std::vector<double> ref;
+    for (int64_t i = 0; i < plain->value.numel(); ++i) ref.push_back(2.5 * plain->value.data()[i]);
+    CHECK(max_abs_diff(scaled->value, ref) < 1e-6);
+    Var param = make_param(table, "table");
+    GradcheckOptions every_coordinate;
+    every_coordinate.max_coords = 100;
+    CHECK(gradcheck([](const std::vector<Var>& in) { return embedding(kIds, 2, 7, in[0], 2.5f); },
+                    {param}, every_coordinate));
+}
+
 TEST_CASE("embedding: repeated ids accumulate, and backward adds to existing gradients") {
     std::vector<int32_t> ids = {2, 2, 2, 0, 2, 0};
     Var table = make_param(random_tensor({4, 3}, 3), "table");
