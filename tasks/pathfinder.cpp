@@ -9,6 +9,7 @@
 // train / val / test in metadata order, and n_* are ignored when loading.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "config/option_reader.h"
@@ -26,6 +27,7 @@ constexpr uint64_t kPathfinderStream = 0x5061746846696e64ULL;  // "PathFind"
 
 PathfinderGeometry read_geometry(const nlohmann::json& options, PathfinderGeometry g) {
     OptionReader r(options, "task.options");
+    g.side = r.get_int("side", g.side);
     g.contour_length = r.get_int("contour_length", g.contour_length);
     g.paddle_length = r.get_double("paddle_length", g.paddle_length);
     g.min_gap = r.get_double("min_gap", g.min_gap);
@@ -41,6 +43,8 @@ PathfinderGeometry read_geometry(const nlohmann::json& options, PathfinderGeomet
     auto need = [](bool ok, const std::string& msg) {
         if (!ok) throw ConfigError("task.options." + msg);
     };
+    need(g.side >= 8 && g.side <= 512,
+         fmt::format("side: must be in [8, 512] pixels, got {}", g.side));
     need(g.contour_length >= 1 && g.contour_length <= 1000,
          fmt::format("contour_length: must be in [1, 1000], got {}", g.contour_length));
     need(g.paddle_length > 0 && g.paddle_length < g.side / 2.0,
@@ -125,7 +129,7 @@ class PathfinderTask : public Task {
     }
     std::string preview(const Example& ex) const override {
         return fmt::format("[{}]\n{}", ex.label ? "connected" : "not connected",
-                           ascii_image(ex.tokens, g_.side, g_.side / 32));
+                           ascii_image(ex.tokens, g_.side, std::max(1, g_.side / 32)));
     }
 
   private:

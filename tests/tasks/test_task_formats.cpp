@@ -158,6 +158,25 @@ TEST_CASE("data round trip: loading what write() wrote gives back the same examp
     CHECK_THROWS_AS(task->write(task->generate(cfg, 1), dir.str()), ConfigError);
 }
 
+TEST_CASE(
+    "pathfinder side option: 16x16 images of 256 tokens load back; a 32-px loader refuses "
+    "them") {
+    TaskConfig cfg = task_config("pathfinder", 16, 2, 2, 256,
+                                 {{"side", 16},
+                                  {"contour_length", 4},
+                                  {"distractors", 1},
+                                  {"distractor_length", 2},
+                                  {"marker_radius", 1.0}});
+    auto task = make_task(cfg);
+    Dataset generated = task->generate(cfg, 5);
+    for (const Example& ex : generated.train) CHECK(ex.tokens.size() == 256);
+    ScratchDir dir("pathfinder_side16");
+    task->write(generated, dir.str());
+    cfg.data_dir = dir.str();
+    CHECK(same_dataset(task->load(cfg), generated));
+    CHECK(contains(load_error(loading("pathfinder", dir.str(), 1024)), "expected 32x32"));
+}
+
 TEST_CASE("loaders: bad input is a DataError naming the file") {
     ScratchDir dir("bad_input");
     // Missing directories.
