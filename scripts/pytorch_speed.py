@@ -135,6 +135,9 @@ class Attention(nn.Module):
         if variant == "sinkhorn":  # SortNet: block mean key -> scores against every block
             self.sort_hidden = nn.Linear(d, d)
             self.sort_out = nn.Linear(d, (length + opts["block"] - 1) // opts["block"])
+        if variant == "routing":  # unit k-means centroids per routing head, EMA-updated buffer
+            hr, k = heads - opts["local_heads"], max(1, -(-length // opts["cluster_size"]))
+            self.register_buffer("means", F.normalize(torch.randn(hr, k, d), dim=-1))
         if variant == "bigbird":  # random blocks drawn once per (layer, head, query block)
             layout = bigbird_layout(length, heads, opts)
             for name, x in zip(["global_blocks", "key_blocks", "key_blocks_on", "random_blocks",
@@ -245,6 +248,43 @@ class Attention(nn.Module):
         o = softmax_attention(blocks(q), torch.cat([kb, sorted_k], dim=3),
                               torch.cat([vb, sorted_v], dim=3), mask)
         return o.reshape(b, h, c * n, d)[:, :, :t]
+
+    def mix_routing(self, q, k, v):
+        # Local heads: blocks of `window`. Routing heads share Q/K: every cluster takes the
+        # ceil(T/K) tokens whose normalised queries score highest against its centroid, attends
+        # within them, and the outputs are averaged back (0 for a token no cluster took).
+        hl = self.opts["local_heads"]
+        b, h, t, d = q.shape
+        n = self.opts["window"]
+        c = (t + n - 1) // n
+        blocks = lambda x: F.pad(x, (0, 0, 0, c * n - t)).reshape(b, hl, c, n, d)
+        mask = (torch.arange(c * n) < t).view(c, 1, n)
+        local = softmax_attention(blocks(q[:, :hl]), blocks(k[:, :hl]), blocks(v[:, :hl]), mask)
+        local = local.reshape(b, hl, c * n, d)[:, :, :t]
+        if hl == h:
+            return local
+        qr, vr = q[:, hl:], v[:, hl:]
+        qn = F.normalize(qr, dim=-1)
+        scores = qn @ self.means.unsqueeze(0).transpose(-1, -2)  # (B, Hr, T, K)
+        w = -(-t // self.means.shape[1])
+        idx = scores.topk(w, dim=2).indices.transpose(2, 3).sort(dim=-1).values  # (B, Hr, K, w)
+        gather = lambda x: x.gather(2, idx.reshape(b, h - hl, -1, 1).expand(-1, -1, -1, d))
+        qg, vg = gather(qr), gather(vr)
+        shape = idx.shape + (d,)
+        og = softmax_attention(qg.view(shape), qg.view(shape), vg.view(shape)).flatten(2, 3)
+        flat = idx.reshape(b, h - hl, -1, 1)
+        summed = torch.zeros_like(qr).scatter_add(2, flat.expand(-1, -1, -1, d), og)
+        count = torch.zeros(b, h - hl, t, 1).scatter_add(2, flat, torch.ones_like(flat, dtype=q.dtype))
+        if self.training:  # k-means step: EMA of the normalised sums of each centroid's tokens
+            with torch.no_grad():
+                nearest = F.one_hot(scores.argmax(-1), self.means.shape[1]).to(q.dtype)
+                sums = torch.einsum("bhtk,bhtd->hkd", nearest, qn)
+                new = torch.where(sums.norm(dim=-1, keepdim=True) > 0, F.normalize(sums, dim=-1),
+                                  self.means)
+                decay = self.opts["decay"]
+                self.means.copy_(F.normalize(decay * self.means + (1 - decay) * new, dim=-1))
+        routed = summed / count.clamp(min=1)
+        return torch.cat([local, routed], dim=1)
 
     def mix_linformer(self, q, k, v):
         return softmax_attention(q, self.e @ k, self.f @ v)
@@ -420,6 +460,7 @@ DEFAULTS = {"full": {}, "linear": {}, "local": {"block": 50}, "sliding": {"windo
             "linformer": {"k": 256}, "performer": {"features": 256},
             "nystrom": {"landmarks": 64, "pinv_iterations": 6},
             "sinkhorn": {"block": 64, "iterations": 7, "temperature": 0.75},
+            "routing": {"cluster_size": 64, "local_heads": 2, "window": 64, "decay": 0.999},
             "fnet": {"normalize": True},
             "s4d": {"state": 64, "dt_min": 0.001, "dt_max": 0.1, "bidirectional": True},
             "compressed": {"c": 32}, "axial": {"width": 0},  # width 0: isqrt(max_len)
@@ -428,7 +469,11 @@ DEFAULTS = {"full": {}, "linear": {}, "local": {"block": 50}, "sliding": {"windo
 
 def option_error(variant, o):
     """What is wrong with a variant's options (as xformer-bench rejects them), or None."""
-    if "window" in o and (o["window"] < 2 or o["window"] % 2):
+    if variant == "routing" and not (o["cluster_size"] >= 1 and o["window"] >= 1
+                                     and 0 <= o["local_heads"] <= 4 and 0 <= o["decay"] < 1):
+        return ("routing.cluster_size, window: must be positive; local_heads in [0, 4]; "
+                "decay in [0, 1)")
+    if variant != "routing" and "window" in o and (o["window"] < 2 or o["window"] % 2):
         return f"{variant}.window={o['window']}: must be even and positive"
     if variant == "compressed" and o["c"] < 1:
         return f"compressed.c={o['c']}: must be positive"
@@ -529,6 +574,8 @@ def self_check():
     bb_all = {"block": 16, "random_blocks": 6, "window_blocks": 3, "global_blocks": [0, -1],
               "style": "paper"}
     sk_one = {"block": 200, "iterations": 7, "temperature": 0.75}  # one block: full attention
+    rt = lambda local_heads, cluster_size: {"cluster_size": cluster_size, "window": 40,
+                                            "local_heads": local_heads, "decay": 0.999}
     cases = [
         ("local, block >= T", mk("local", {"block": 200}).mix_local(q, k, v), full, 1e-5),
         ("local, block 40", mk("local", {"block": 40}).mix_local(q, k, v),
@@ -551,6 +598,10 @@ def self_check():
         ("bigbird, random blocks per query block", rand_count,
          candidate.sum(-1).clamp(max=2).float().expand(2, 4, 10), 0.0),
         ("sinkhorn, block >= T", mk("sinkhorn", sk_one).mix_sinkhorn(q, k, v), full, 1e-5),
+        ("routing, one cluster: shared-QK full attention",
+         mk("routing", rt(0, 200)).eval().mix_routing(q, k, v), softmax_attention(q, q, v), 1e-5),
+        ("routing, local heads only, window 40",
+         mk("routing", rt(4, 8)).mix_routing(q, k, v), softmax_attention(q, k, v, blocks), 1e-5),
         ("nystrom, m = T", mk("nystrom", {"landmarks": t, "pinv_iterations": 20}).mix_nystrom(q, k, v),
          full, 1e-3),
         ("performer, 4096 features", mk("performer", {"features": 4096}).mix_performer(q, k, v),
@@ -608,6 +659,20 @@ def self_check():
             ("isab, 7 inducing points", isab(x), mha(isab.attend, x, h), 1e-5),
             ("luna, two layers, l = 5", torch.cat([y0, luna[1](x, p0)[0]]), torch.cat(y), 1e-5),
         ]
+    # Routing with 4 clusters of 24 (all heads routed) against a loop over its clusters.
+    rt4 = mk("routing", rt(0, 24)).eval()
+    loop = torch.zeros_like(q)
+    for bi in range(2):
+        for hi in range(4):
+            qn = F.normalize(q[bi, hi], dim=-1)
+            taken = [(qn @ mu).topk(24).indices for mu in rt4.means[hi]]
+            count = torch.zeros(t)
+            for rows in taken:
+                loop[bi, hi, rows] += softmax_attention(q[bi, hi, rows], q[bi, hi, rows],
+                                                        v[bi, hi, rows])
+                count[rows] += 1
+            loop[bi, hi] /= count.clamp(min=1).view(-1, 1)
+    cases.append(("routing, 4 clusters of 24, against a loop", rt4.mix_routing(q, k, v), loop, 1e-5))
     failures = []
     for name, got, want, tol in cases:
         err = (got - want).abs().max().item()
