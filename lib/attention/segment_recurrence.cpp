@@ -103,7 +103,7 @@ MixerFootprint segment_recurrence_footprint(const MixerSpec& spec, const MixerSh
                                             const SegmentRecurrenceOptions& options) {
     const SegmentLayout& lay = options.layout;
     const double C = spec.dim, B = shape.B, T = shape.T, A = B * T * C, S = lay.segment;
-    const double N = std::ceil(T / S), R = double(lay.offsets()), D = C / spec.heads;
+    const double N = std::ceil(T / S), R = double(lay.offsets());
     const double memory = lay.memory > 0 && N > 1 ? 2 * A : 0;
     const double c = lay.rate;
     const double Tc = lay.compressed > 0 && N > lay.memory + 1 ? (N - 1 - lay.memory) * (S / c) : 0;
@@ -114,11 +114,9 @@ MixerFootprint segment_recurrence_footprint(const MixerSpec& spec, const MixerSh
                (lay.compressed > 0 && options.learned_compression ? c * C * C + C : 0);
     // q, kv, the memory's kv, rk, the attention output and its lse, the output projection.
     f.saved = 3 * A + memory + compressed + R * C + A + B * T * spec.heads + A;
-    // The gradients of o, q, kv and the memory's kv, the per-example sums of d u, d v, d rk and
-    // the per-thread tiles; then the compressed rows' gradients.
-    const double L = double(lay.keys());
-    const double scratch = shape.threads * (4 * S * D + 2 * S * L + 2 * S * R);
-    f.backward = A + 3 * A + memory + compressed + B * (2 * C + R * C) + scratch;
+    // The gradients of o, q, kv and the memory's kv, then the compressed rows' gradients (the
+    // op's per-thread tiles and per-example sums are plain vectors, not tensors).
+    f.backward = A + 3 * A + memory + compressed;
     return f;
 }
 
