@@ -12,6 +12,7 @@
 #include "core/gemm.h"
 #include "core/parallel_grain.h"
 #include "core/rng.h"
+#include "core/vec_math.h"
 #include "ops/ops.h"
 
 namespace xb {
@@ -63,6 +64,13 @@ struct SegmentAttention {
                    ? 1.0f / (1.0f - dropout_p)
                    : 0.0f;
     }
+    // row (one query row i of (bh) over the tile's keys) *= the dropout multipliers.
+    void apply_dropout(float* row, int64_t bh, int64_t i, const Tile& t) const {
+        if (dropout_p == 0.0f) return;
+        for (int r = 0; r < t.nruns; ++r)
+            for (int64_t c = 0; c < t.runs[r].count; ++c)
+                row[t.runs[r].col + c] *= keep(bh, i, t.runs[r].key0 + c);
+    }
     // Offset row of rk for query a of the tile and key number k.
     int64_t offset(int64_t a, int64_t k) const { return L - 1 + a - k; }
 
@@ -80,9 +88,9 @@ struct SegmentAttention {
             for (int r = 0; r < t.nruns; ++r) {
                 const Run& run = t.runs[r];
                 float* row = s + a * t.n + run.col;
-                const float* rel = rel_buf + a * R;
-                for (int64_t c = 0; c < run.count; ++c)
-                    row[c] = scale * (row[c] + rel[offset(a, run.key0 + c)]);
+                const float* rel = rel_buf + a * R + offset(a, run.key0);  // key c: rel[-c]
+#pragma omp simd
+                for (int64_t c = 0; c < run.count; ++c) row[c] = scale * (row[c] + rel[-c]);
             }
     }
     // qu = q + u, qv = q + v for the tile's query rows of head h.
@@ -159,13 +167,14 @@ Var segment_attention(const Var& q, const Var& kv, const Var& kvm, const Var& kv
                     float* row = sc.data() + r * t.n;
                     const float m = *std::max_element(row, row + t.n);
                     float sum = 0.0f;
-                    for (int64_t c = 0; c < t.n; ++c) sum += row[c] = std::exp(row[c] - m);
+#pragma omp simd reduction(+ : sum)
+                    for (int64_t c = 0; c < t.n; ++c)
+                        sum += row[c] = exp_approx_nonpositive(row[c] - m);
                     lse.data()[bh * T + t.q0 + r] = m + std::log(sum);
-                    for (int i = 0; i < t.nruns; ++i) {
-                        const SegmentAttention::Run& run = t.runs[i];
-                        for (int64_t c = 0; c < run.count; ++c)
-                            row[run.col + c] *= a.keep(bh, t.q0 + r, run.key0 + c) / sum;
-                    }
+                    const float inv = 1.0f / sum;
+#pragma omp simd
+                    for (int64_t c = 0; c < t.n; ++c) row[c] *= inv;
+                    a.apply_dropout(row, bh, t.q0 + r, t);
                 }
                 float* o = out->value.data() + (b * T + t.q0) * C + h * D;
                 for (int i = 0; i < t.nruns; ++i) {
@@ -218,26 +227,23 @@ Var segment_attention(const Var& q, const Var& kv, const Var& kvm, const Var& kv
                             const float row_lse = lse.data()[bh * T + t.q0 + r];
                             float* pr = p.data() + r * n;
                             float* dr = ds.data() + r * n;
+#pragma omp simd
+                            for (int64_t c = 0; c < n; ++c)
+                                pr[c] = exp_approx_nonpositive(pr[c] - row_lse);
+                            a.apply_dropout(dr, bh, t.q0 + r, t);  // d of the kept probabilities
                             float delta = 0.0f;
+#pragma omp simd reduction(+ : delta)
+                            for (int64_t c = 0; c < n; ++c) delta += pr[c] * dr[c];
+                            // dS = P ⊙ (dP − Σ P dP), times the logit scale
+#pragma omp simd
+                            for (int64_t c = 0; c < n; ++c) dr[c] = scale * pr[c] * (dr[c] - delta);
+                            a.apply_dropout(pr, bh, t.q0 + r,
+                                            t);  // the dropped probabilities, for dV
                             for (int i = 0; i < t.nruns; ++i) {
                                 const SegmentAttention::Run& run = t.runs[i];
-                                for (int64_t c = run.col; c < run.col + run.count; ++c) {
-                                    const float keep = a.keep(bh, t.q0 + r, run.key0 + c - run.col);
-                                    pr[c] = std::exp(pr[c] - row_lse);
-                                    dr[c] *= keep;
-                                    delta += pr[c] * dr[c];
-                                }
-                            }
-                            for (int i = 0; i < t.nruns; ++i) {
-                                const SegmentAttention::Run& run = t.runs[i];
-                                for (int64_t c = run.col; c < run.col + run.count; ++c) {
-                                    const float keep = a.keep(bh, t.q0 + r, run.key0 + c - run.col);
-                                    // dS = P ⊙ (dP − Σ P dP), times the logit scale
-                                    dr[c] = scale * pr[c] * (dr[c] - delta);
-                                    pr[c] *= keep;  // the dropped probability, for dV
-                                    drel[size_t(r * R + a.offset(r, run.key0 + c - run.col))] +=
-                                        dr[c];
-                                }
+                                float* dst = drel.data() + r * R + a.offset(r, run.key0);
+                                const float* src_ds = dr + run.col;
+                                for (int64_t c = 0; c < run.count; ++c) dst[-c] += src_ds[c];
                             }
                         }
                         std::fill(dqu.begin(), dqu.begin() + rows * D, 0.0f);
