@@ -18,7 +18,6 @@ struct SegmentRecurrenceOptions {
     bool learned_compression = true;  // compressive: 1-D strided convolution, else mean pooling
 };
 
-class OptionReader;
 // Reads `segment` and `memory` (and, when compressive, `compressed`, `rate` and `compression`)
 // strictly from model.attention.options.
 SegmentRecurrenceOptions read_segment_recurrence_options(const MixerSpec& spec, bool compressive);
