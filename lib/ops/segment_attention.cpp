@@ -26,6 +26,18 @@ struct SegmentAttention {
     float scale, dropout_p;
     uint64_t dropout_seed;
     std::vector<int32_t> lengths;
+    const float *q = nullptr, *u = nullptr, *v = nullptr, *rk = nullptr;
+    const float* src[3] = {nullptr, nullptr, nullptr};  // kv of compressed, memory, own
+
+    // Per-thread tiles: biased queries q + u, q + v (S, D), logits (S, L), Qv rkᵀ (S, R).
+    struct Scratch {
+        std::vector<float> qu, qv, logits, rel;
+        explicit Scratch(const SegmentAttention& a)
+            : qu(size_t(a.S * a.D)),
+              qv(qu.size()),
+              logits(size_t(a.S * a.L)),
+              rel(size_t(a.S * a.R)) {}
+    };
 
     // A contiguous run of keys: `count` rows of source `src` (0 compressed, 1 memory, 2 own)
     // from flattened row `row`, key numbers key0, key0 + 1, ...; tile columns from `col`.
@@ -74,34 +86,40 @@ struct SegmentAttention {
     // Offset row of rk for query a of the tile and key number k.
     int64_t offset(int64_t a, int64_t k) const { return L - 1 + a - k; }
 
-    // s (rows, n) = scale·(Qu Kᵀ + rel), rel[a, c] = (Qv rkᵀ)[a, offset(a, key c)]; rel_buf
-    // (rows, R) holds Qv rkᵀ.
-    void scores(float* s, float* rel_buf, const Tile& t, int64_t h, const float* qu,
-                const float* qv, const float* const* src, const float* rk) const {
+    // The tile's biased queries (w.qu = q + u, w.qv = q + v) and its logits (rows, n)
+    // w.logits = scale·(Qu Kᵀ + rel), rel[a, c] = (Qv rkᵀ)[a, offset(a, key c)] (w.rel).
+    void logits(Scratch& w, const Tile& t, int64_t b, int64_t h) const {
+        for (int64_t a = 0; a < t.rows; ++a) {
+            const float* qr = q + (b * T + t.q0 + a) * C + h * D;
+            for (int64_t d = 0; d < D; ++d) {
+                w.qu[size_t(a * D + d)] = qr[d] + u[h * D + d];
+                w.qv[size_t(a * D + d)] = qr[d] + v[h * D + d];
+            }
+        }
+        float* s = w.logits.data();
         for (int r = 0; r < t.nruns; ++r) {
             const Run& run = t.runs[r];
-            gemm(false, true, t.rows, run.count, D, 1.0f, qu, D,
+            gemm(false, true, t.rows, run.count, D, 1.0f, w.qu.data(), D,
                  src[run.src] + run.row * 2 * C + h * D, 2 * C, 0.0f, s + run.col, t.n);
         }
-        gemm(false, true, t.rows, R, D, 1.0f, qv, D, rk + h * D, C, 0.0f, rel_buf, R);
+        gemm(false, true, t.rows, R, D, 1.0f, w.qv.data(), D, rk + h * D, C, 0.0f, w.rel.data(), R);
         for (int64_t a = 0; a < t.rows; ++a)
             for (int r = 0; r < t.nruns; ++r) {
                 const Run& run = t.runs[r];
                 float* row = s + a * t.n + run.col;
-                const float* rel = rel_buf + a * R + offset(a, run.key0);  // key c: rel[-c]
+                const float* rel = w.rel.data() + a * R + offset(a, run.key0);  // key c: rel[-c]
 #pragma omp simd
                 for (int64_t c = 0; c < run.count; ++c) row[c] = scale * (row[c] + rel[-c]);
             }
     }
-    // qu = q + u, qv = q + v for the tile's query rows of head h.
-    void biased_queries(float* qu, float* qv, const float* q, const float* u, const float* v,
-                        int64_t b, int64_t h, const Tile& t) const {
-        for (int64_t a = 0; a < t.rows; ++a) {
-            const float* qr = q + (b * T + t.q0 + a) * C + h * D;
-            for (int64_t d = 0; d < D; ++d) {
-                qu[a * D + d] = qr[d] + u[h * D + d];
-                qv[a * D + d] = qr[d] + v[h * D + d];
-            }
+    // f(tile, b, h) for the tiles of (example, head) bh that hold a valid query, in order.
+    template <class F>
+    void for_each_tile(int64_t bh, F&& f) const {
+        const int64_t b = bh / H, h = bh % H;
+        for (int64_t g = 0; g * S < T; ++g) {
+            const Tile t = tile(b, g);
+            if (t.rows == 0) break;
+            f(t, b, h);
         }
     }
 };
@@ -129,42 +147,40 @@ Var segment_attention(const Var& q, const Var& kv, const Var& kvm, const Var& kv
     const Shape kvc_shape{B, Tc, 2 * C};
     XB_CHECK(layout.compressed == 0 || !kvc || kvc->value.shape() == kvc_shape,
              "segment_attention: compressed memory missing or not (B, Tc, 2C) for q {}", s);
-    const SegmentAttention a{B,
-                             T,
-                             C,
-                             heads,
-                             C / heads,
-                             Tc,
-                             layout,
-                             layout.segment,
-                             layout.keys(),
-                             layout.offsets(),
-                             scale,
-                             dropout_p,
-                             dropout_seed,
-                             lengths};
+    SegmentAttention a{B,
+                       T,
+                       C,
+                       heads,
+                       C / heads,
+                       Tc,
+                       layout,
+                       layout.segment,
+                       layout.keys(),
+                       layout.offsets(),
+                       scale,
+                       dropout_p,
+                       dropout_seed,
+                       lengths};
     const int64_t S = a.S, L = a.L, R = a.R, D = a.D, N = (T + S - 1) / S;
     if (layout.compressed > 0 && N > layout.memory + 1)
         XB_CHECK(Tc >= (N - 1 - layout.memory) * (S / layout.rate),
                  "segment_attention: {} compressed slots for {} segments", Tc, N);
-    const float* src[3] = {kvc ? kvc->value.data() : nullptr, kvm->value.data(), kv->value.data()};
+    a.q = q->value.data(), a.u = u->value.data(), a.v = v->value.data(), a.rk = rk->value.data();
+    a.src[0] = kvc ? kvc->value.data() : nullptr;
+    a.src[1] = kvm->value.data();
+    a.src[2] = kv->value.data();
     Var out = make_var(Tensor::zeros(s));
     Tensor lse = Tensor::empty({B * heads, T});
     const bool parallel = B * T * C * (L + R) >= kMinParallelWork;
 #pragma omp parallel if (parallel)
     {
-        std::vector<float> qu(size_t(S * D)), qv(qu.size()), sc(size_t(S * L)), rel(size_t(S * R));
+        SegmentAttention::Scratch w(a);
 #pragma omp for schedule(static)
         for (int64_t bh = 0; bh < B * heads; ++bh) {
-            const int64_t b = bh / heads, h = bh % heads;
-            for (int64_t g = 0; g < N; ++g) {
-                const SegmentAttention::Tile t = a.tile(b, g);
-                if (t.rows == 0) break;
-                a.biased_queries(qu.data(), qv.data(), q->value.data(), u->value.data(),
-                                 v->value.data(), b, h, t);
-                a.scores(sc.data(), rel.data(), t, h, qu.data(), qv.data(), src, rk->value.data());
+            a.for_each_tile(bh, [&](const SegmentAttention::Tile& t, int64_t b, int64_t h) {
+                a.logits(w, t, b, h);
                 for (int64_t r = 0; r < t.rows; ++r) {
-                    float* row = sc.data() + r * t.n;
+                    float* row = w.logits.data() + r * t.n;
                     const float m = *std::max_element(row, row + t.n);
                     float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
@@ -179,10 +195,10 @@ Var segment_attention(const Var& q, const Var& kv, const Var& kvm, const Var& kv
                 float* o = out->value.data() + (b * T + t.q0) * C + h * D;
                 for (int i = 0; i < t.nruns; ++i) {
                     const SegmentAttention::Run& run = t.runs[i];
-                    gemm(false, false, t.rows, D, run.count, 1.0f, sc.data() + run.col, t.n,
-                         src[run.src] + run.row * 2 * C + C + h * D, 2 * C, 1.0f, o, C);
+                    gemm(false, false, t.rows, D, run.count, 1.0f, w.logits.data() + run.col, t.n,
+                         a.src[run.src] + run.row * 2 * C + C + h * D, 2 * C, 1.0f, o, C);
                 }
-            }
+            });
         }
     }
     const bool grad = needs_grad({&q, &kv, &kvm, &u, &v, &rk}) || (kvc && needs_grad({&kvc}));
@@ -201,25 +217,22 @@ Var segment_attention(const Var& q, const Var& kv, const Var& kvm, const Var& kv
                 drk(size_t(B * R * C), 0.0f);
 #pragma omp parallel if (parallel)
             {
-                std::vector<float> qu(size_t(S * D)), qv(qu.size()), dqu(qu.size()), dqv(qu.size()),
-                    p(size_t(S * L)), ds(p.size()), rel(size_t(S * R)), drel(rel.size());
+                SegmentAttention::Scratch w(a);
+                std::vector<float> dqu(w.qu.size()), dqv(w.qu.size()), ds(w.logits.size()),
+                    drel(w.rel.size());
+                std::vector<float>& p = w.logits;
+                const std::vector<float>&qu = w.qu, &qv = w.qv;
 #pragma omp for schedule(static)
                 for (int64_t bh = 0; bh < B * heads; ++bh) {
-                    const int64_t b = bh / heads, h = bh % heads;
-                    for (int64_t g = 0; g < N; ++g) {
-                        const SegmentAttention::Tile t = a.tile(b, g);
-                        if (t.rows == 0) break;
+                    a.for_each_tile(bh, [&](const SegmentAttention::Tile& t, int64_t b, int64_t h) {
                         const int64_t n = t.n, rows = t.rows, qoff = (b * T + t.q0) * C + h * D;
                         const float* go = g_out + qoff;
-                        a.biased_queries(qu.data(), qv.data(), q->value.data(), u->value.data(),
-                                         v->value.data(), b, h, t);
-                        a.scores(p.data(), rel.data(), t, h, qu.data(), qv.data(), src,
-                                 rk->value.data());
+                        a.logits(w, t, b, h);
                         // dP of the dropped probabilities = dO Vᵀ, per key run
                         for (int i = 0; i < t.nruns; ++i) {
                             const SegmentAttention::Run& run = t.runs[i];
                             gemm(false, true, rows, run.count, D, 1.0f, go, C,
-                                 src[run.src] + run.row * 2 * C + C + h * D, 2 * C, 0.0f,
+                                 a.src[run.src] + run.row * 2 * C + C + h * D, 2 * C, 0.0f,
                                  ds.data() + run.col, n);
                         }
                         std::fill(drel.begin(), drel.begin() + rows * R, 0.0f);
@@ -249,7 +262,7 @@ Var segment_attention(const Var& q, const Var& kv, const Var& kvm, const Var& kv
                         std::fill(dqu.begin(), dqu.begin() + rows * D, 0.0f);
                         for (int i = 0; i < t.nruns; ++i) {
                             const SegmentAttention::Run& run = t.runs[i];
-                            const float* kr = src[run.src] + run.row * 2 * C + h * D;
+                            const float* kr = a.src[run.src] + run.row * 2 * C + h * D;
                             float* dkr = dsrc[run.src];
                             if (dkr) {
                                 dkr += run.row * 2 * C + h * D;
@@ -273,7 +286,7 @@ Var segment_attention(const Var& q, const Var& kv, const Var& kvm, const Var& kv
                                 du[size_t(b * C + h * D + d)] += gu;
                                 dv[size_t(b * C + h * D + d)] += gv;
                             }
-                    }
+                    });
                 }
             }
             auto add_over_examples = [&](const Var& x, const std::vector<float>& per_example) {
