@@ -103,6 +103,20 @@ def bigbird_layout(length, heads, o):
     return g, index, on, rand, rand_on
 
 
+def relative_table(offsets, first, dim):
+    """Transformer-XL's sinusoidal R: row o is offset first + o, [sin(offset·f); cos(offset·f)]."""
+    pos = (torch.arange(offsets) + first).float().unsqueeze(1)
+    freq = torch.exp(torch.arange(0, dim, 2) * (-math.log(10000.0) / dim))
+    return torch.cat([torch.sin(pos * freq), torch.cos(pos * freq)], dim=-1)
+
+
+def segment_layout(opts):
+    """Segment s, memory segments, compressed segments, slots per compressed segment, keys L."""
+    s, mem, comp = opts["segment"], opts["memory"], opts.get("compressed", 0)
+    per = s // opts["rate"] if comp else 0
+    return s, mem, comp, per, comp * per + mem * s + s
+
+
 class Attention(nn.Module):
     """Q/K/V projection, one mechanism, output projection."""
 
@@ -138,6 +152,15 @@ class Attention(nn.Module):
         if variant == "routing":  # unit k-means centroids per routing head, EMA-updated buffer
             hr, k = heads - opts["local_heads"], max(1, -(-length // opts["cluster_size"]))
             self.register_buffer("means", F.normalize(torch.randn(hr, k, d), dim=-1))
+        if variant in ("xl", "compressive"):  # relative positions: W_r R, biases u and v
+            s, mem, comp, per, keys = segment_layout(opts)
+            self.r_net = nn.Linear(dim, dim, bias=False)
+            self.u = nn.Parameter(torch.randn(heads, d) * 0.02)
+            self.v = nn.Parameter(torch.randn(heads, d) * 0.02)
+            self.register_buffer("r_table", relative_table(keys + s - 1, -(s - 1), dim),
+                                 persistent=False)
+            if comp and opts["compression"] == "conv":
+                self.compress = nn.Conv1d(dim, dim, opts["rate"], stride=opts["rate"])
         if variant == "bigbird":  # random blocks drawn once per (layer, head, query block)
             layout = bigbird_layout(length, heads, opts)
             for name, x in zip(["global_blocks", "key_blocks", "key_blocks_on", "random_blocks",
@@ -145,11 +168,74 @@ class Attention(nn.Module):
                 self.register_buffer(name, x, persistent=False)
 
     def forward(self, x):
+        if self.variant in ("xl", "compressive"):
+            return self.out(self.segments(x))
         project = lambda f: [split_heads(t, self.heads) for t in f(x).chunk(3, dim=-1)]
         extra = project(self.qkv_global) if hasattr(self, "qkv_global") else []
         o = getattr(self, "mix_" + self.variant)(*project(self.qkv), *extra)
         b, h, t, d = o.shape
         return self.out(o.transpose(1, 2).reshape(b, t, h * d))
+
+    def memory_kv(self, x):
+        """Keys and values of the memory (the stop-gradient layer input) and of the compressed
+        memory (slots of `rate` positions, by the convolution or the mean), (B, H, T', D) each."""
+        _, wk, wv = self.qkv.weight.chunk(3)
+        _, bk, bv = self.qkv.bias.chunk(3)
+        kv = lambda m: (split_heads(F.linear(m, wk, bk), self.heads),
+                        split_heads(F.linear(m, wv, bv), self.heads))
+        x = x.detach()
+        slots = None
+        if self.opts.get("compressed", 0):
+            c = self.opts["rate"]
+            y = x[:, : x.shape[1] // c * c].transpose(1, 2)
+            y = self.compress(y) if hasattr(self, "compress") else F.avg_pool1d(y, c)
+            slots = kv(y.transpose(1, 2))
+        return kv(x), slots
+
+    def segments(self, x):
+        """XL / Compressive attention for a classifier, all segments at once: segment g's
+        queries attend to [compressed slots of segments g-mem-comp .. g-mem-1; the memory
+        segments g-mem .. g-1; segment g], logits (q+u)·k + (q+v)·W_r R_(i-j) with the relative
+        shift done as a gather."""
+        b, t, _ = x.shape
+        q, k, v = [split_heads(y, self.heads) for y in self.qkv(x).chunk(3, dim=-1)]
+        (km, vm), slots = self.memory_kv(x)
+        return self.mix_segments(q, k, v, km, vm, slots).transpose(1, 2).reshape(b, t, -1)
+
+    def mix_segments(self, q, k, v, km, vm, slots):
+        b, h, t, d = q.shape
+        s, mem, comp, per, keys = segment_layout(self.opts)
+        n = (t + s - 1) // s
+        pad = lambda y, rows: F.pad(y, (0, 0, 0, rows - y.shape[2]))
+        seg = lambda y: pad(y, n * s).view(b, h, n, s, d)
+        # Segment g's memory: the grouped rows of segment g - back (zeros, masked, before 0).
+        shifted = lambda y, back: F.pad(y, (0, 0, 0, 0, back, 0))[:, :, :n]
+        parts_k, parts_v, on = [], [], []
+        g = torch.arange(n).view(n, 1)
+        if comp:
+            ks, vs = (pad(y, n * per).view(b, h, n, per, d) for y in slots)
+            for back in range(mem + comp, mem, -1):
+                parts_k.append(shifted(ks, back))
+                parts_v.append(shifted(vs, back))
+                on.append((g - back >= 0).expand(n, per))
+        for back in range(mem, 0, -1):
+            parts_k.append(shifted(seg(km), back))
+            parts_v.append(shifted(seg(vm), back))
+            on.append((g - back >= 0).expand(n, s))
+        parts_k.append(seg(k))
+        parts_v.append(seg(v))
+        on.append(g * s + torch.arange(s) < t)
+        keys_k, keys_v = torch.cat(parts_k, dim=3), torch.cat(parts_v, dim=3)  # (B,H,n,L,D)
+        on = torch.cat(on, dim=1).view(1, 1, n, 1, keys)
+        qs = seg(q)
+        rk = split_heads(self.r_net(self.r_table).unsqueeze(0), h)[0]  # (H, R, D)
+        content = (qs + self.u.view(1, h, 1, 1, d)) @ keys_k.transpose(-1, -2)
+        position = (qs + self.v.view(1, h, 1, 1, d)) @ rk.transpose(-1, -2).unsqueeze(1)
+        shift = keys - 1 + torch.arange(s).view(s, 1) - torch.arange(keys)  # (s, L)
+        position = position.gather(-1, shift.expand(b, h, n, s, keys))
+        logits = ((content + position) / math.sqrt(d)).masked_fill(~on, float("-inf"))
+        o = torch.softmax(logits, dim=-1) @ keys_v
+        return o.reshape(b, h, n * s, d)[:, :, :t]
 
     def mix_full(self, q, k, v):
         return softmax_attention(q, k, v)
@@ -464,7 +550,10 @@ DEFAULTS = {"full": {}, "linear": {}, "local": {"block": 50}, "sliding": {"windo
             "fnet": {"normalize": True},
             "s4d": {"state": 64, "dt_min": 0.001, "dt_max": 0.1, "bidirectional": True},
             "compressed": {"c": 32}, "axial": {"width": 0},  # width 0: isqrt(max_len)
-            "isab": {"inducing": 32}, "luna": {"length": 256}}
+            "isab": {"inducing": 32}, "luna": {"length": 256},
+            "xl": {"segment": 128, "memory": 1},
+            "compressive": {"segment": 128, "memory": 1, "compressed": 1, "rate": 4,
+                            "compression": "conv"}}
 
 
 def option_error(variant, o):
@@ -489,6 +578,13 @@ def option_error(variant, o):
     if variant == "sinkhorn" and not (o["block"] >= 1 and o["iterations"] >= 1
                                       and 1e-3 <= o["temperature"] <= 1e3):
         return "sinkhorn.block, iterations: must be positive; temperature in [0.001, 1000]"
+    if variant in ("xl", "compressive") and (o["segment"] < 1 or o["memory"] < 0):
+        return f"{variant}.segment must be positive, memory not negative"
+    if variant == "compressive" and (o["compressed"] < 1 or o["rate"] < 1
+                                     or o["segment"] % o["rate"]
+                                     or o["compression"] not in ("conv", "mean")):
+        return ("compressive.compressed, rate: must be positive, rate must divide segment; "
+                "compression \"conv\" or \"mean\"")
     if variant == "bigbird" and o["style"] not in ("paper", "lra"):
         return f"bigbird.style={o['style']!r}: must be \"paper\" or \"lra\""
     return None
@@ -673,6 +769,66 @@ def self_check():
                 count[rows] += 1
             loop[bi, hi] /= count.clamp(min=1).view(-1, 1)
     cases.append(("routing, 4 clusters of 24, against a loop", rt4.mix_routing(q, k, v), loop, 1e-5))
+    # XL and Compressive against masked full attention over [slots; memory; sequence] with the
+    # relative term as a dense bias: with one segment (and zero relative terms: plain full
+    # attention), and with several segments, memory and compressed slots.
+    def segment_dense(m, q, k, v, km, vm, ks, vs):
+        s, mem, comp, per, keys = segment_layout(m.opts)
+        rk = split_heads(m.r_net(m.r_table).unsqueeze(0), 4)[0]  # (H, R, D)
+        pos_q = torch.arange(t)
+        seg_q = (pos_q // s).view(-1, 1)
+        pos_m = torch.arange(t).view(1, -1)
+        own = (pos_m // s == seg_q)
+        memory = (pos_m // s < seg_q) & (pos_m // s >= seg_q - mem)
+        ids = [own, memory]
+        rel = [pos_q.view(-1, 1) - pos_m] * 2
+        kk, vv = [k, km], [v, vm]
+        if comp:
+            w = torch.arange(ks.shape[2]).view(1, -1)
+            ids.append((w // per < seg_q - mem) & (w // per >= seg_q - mem - comp))
+            slot_pos = (seg_q - mem) * s - comp * per + w - (seg_q - mem - comp) * per
+            rel.append(pos_q.view(-1, 1) - slot_pos)
+            kk, vv = kk + [ks], vv + [vs]
+        mask, rel = torch.cat(ids, dim=1), torch.cat(rel, dim=1).clamp(-(s - 1), keys - 1)
+        kk, vv = torch.cat(kk, dim=2), torch.cat(vv, dim=2)
+        content = (q + m.u.view(1, 4, 1, 32)) @ kk.transpose(-1, -2)
+        position = torch.einsum("bhid,hijd->bhij", q + m.v.view(1, 4, 1, 32), rk[:, rel + s - 1])
+        logits = ((content + position) / math.sqrt(32)).masked_fill(~mask, float("-inf"))
+        return torch.softmax(logits, dim=-1) @ vv
+
+    km, vm = (torch.randn(2, 4, t, 32) * 0.3 for _ in range(2))
+    ks, vs = (torch.randn(2, 4, t // 4, 32) * 0.3 for _ in range(2))
+    xl_one, xl_zero = mk("xl", {"segment": 128, "memory": 1}), mk("xl", {"segment": t, "memory": 1})
+    xl_mem = mk("xl", {"segment": 16, "memory": 2})
+    cm = lambda fn: mk("compressive", {"segment": 16, "memory": 1, "compressed": 2, "rate": 4,
+                                       "compression": fn})
+    cm_conv = cm("conv")
+    with torch.no_grad():
+        xl_zero.r_net.weight.zero_()
+        xl_zero.u.zero_()
+        xl_zero.v.zero_()
+        for m in (xl_one, xl_mem, cm_conv):
+            m.u.normal_(0, 0.3)
+            m.v.normal_(0, 0.3)
+        cases += [
+            ("xl, segment >= T, zero relative terms",
+             xl_zero.mix_segments(q, k, v, km, vm, None), full, 1e-5),
+            ("xl, segment >= T", xl_one.mix_segments(q, k, v, km, vm, None),
+             segment_dense(xl_one, q, k, v, km, vm, None, None), 1e-5),
+            ("xl, segment 16, memory 2", xl_mem.mix_segments(q, k, v, km, vm, None),
+             segment_dense(xl_mem, q, k, v, km, vm, None, None), 1e-5),
+            ("compressive, segment 16, memory 1, 2 compressed at rate 4",
+             cm_conv.mix_segments(q, k, v, km, vm, (ks, vs)),
+             segment_dense(cm_conv, q, k, v, km, vm, ks, vs), 1e-5),
+        ]
+    # The memory's input is stop-gradient: a loss on the last segments gives no gradient to the
+    # rows before them (they enter only as memory or compressed memory).
+    x = torch.randn(2, t, 128, requires_grad=True)
+    for m, last in ((mk("xl", {"segment": 48, "memory": 1}), 48), (cm("mean"), 80)):
+        m(x)[:, last:].sum().backward()
+        cases.append((f"{m.variant}: no gradient through the memory", x.grad[:, :last].abs().max(),
+                      torch.tensor(0.0), 0.0))
+        x.grad = None
     failures = []
     for name, got, want, tol in cases:
         err = (got - want).abs().max().item()

@@ -138,6 +138,37 @@ Var own_and_sorted_block_attention(const Var& q, const Var& k, const Var& v, con
                                    const Var& vs, const std::vector<int32_t>& lengths, int block,
                                    float scale, float dropout_p, uint64_t dropout_seed);
 
+// ---- Segment recurrence with a memory (Transformer-XL, Compressive Transformer;
+// segment_attention.cpp) ----
+
+// Which keys a segment sees. The sequence is cut into segments of `segment` positions; segment
+// g attends to itself, to the `memory` segments before it and to the compressed slots of the
+// `compressed` segments before those (segment / rate slots each, slot w summarising positions
+// [w·rate, (w+1)·rate)). Keys are numbered [compressed slots; memory; own segment], L = keys()
+// in all; query a of the segment has number L − segment + a and the relative offset of a pair is
+// query number − key number, in [−(segment − 1), L − 1]. Keys before the sequence start are
+// missing (masked); offsets stay those of the full layout.
+struct SegmentLayout {
+    int segment = 1, memory = 0, compressed = 0, rate = 1;
+    int64_t slots() const { return int64_t(compressed) * (segment / rate); }
+    int64_t keys() const { return slots() + int64_t(memory) * segment + segment; }
+    int64_t offsets() const { return keys() + segment - 1; }  // rows of rk
+};
+
+// Relative-position attention over segments with a memory (Dai et al. 2019, eq. in §3.3):
+// q (B, T, C); kv, kvm (B, T, 2C) keys then values of the own segment and of the memory (the
+// caller projects the memory from a stop-gradient input); kvc (B, Tc, 2C) the compressed slots
+// (null when layout.compressed = 0; Tc covers every slot a valid query reaches); u, v (C); rk
+// (layout.offsets(), C) whose row o is the relative key of offset o − (segment − 1). Per head h
+// (channels [h·D, (h+1)·D)): logit(i, j) = scale·((q_i + u)·k_j + (q_i + v)·rk_{i−j}), softmax
+// over i's key set (own keys j < lengths[b]). dropout_p > 0 drops probabilities with a mask
+// that is a pure function of dropout_seed. Padded query rows output 0. Saves the row
+// log-sum-exp (B·H, T) and recomputes the probabilities in backward.
+Var segment_attention(const Var& q, const Var& kv, const Var& kvm, const Var& kvc, const Var& u,
+                      const Var& v, const Var& rk, int heads, const SegmentLayout& layout,
+                      const std::vector<int32_t>& lengths, float scale, float dropout_p,
+                      uint64_t dropout_seed);
+
 // ---- Attention-free mixers (FFTs through core/fft.h) ----
 
 // FNet mixing: the real part of the 2-D DFT over (sequence, hidden) of each example's first

@@ -108,6 +108,9 @@ TEST_CASE("memory estimate: within 20% with the options that change a mixer's te
         {"s4d", R"({"state": 16, "bidirectional": false, "output": "linear"})", 0.0f},
         {"sinkhorn", R"({"block": 16, "iterations": 3})", 0.1f},
         {"routing", R"({"cluster_size": 16, "local_heads": 1, "window": 32})", 0.1f},
+        {"xl", R"({"segment": 32, "memory": 2})", 0.1f},
+        {"compressive", R"({"segment": 16, "memory": 1, "compressed": 2, "rate": 4})", 0.0f},
+        {"compressive", R"({"segment": 16, "compression": "mean"})", 0.1f},
         {"full", "{}", 0.1f},
     };
     for (const OptionCase& o : cases) {
