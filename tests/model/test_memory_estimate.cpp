@@ -107,6 +107,7 @@ TEST_CASE("memory estimate: within 20% with the options that change a mixer's te
         {"nystrom", R"({"landmarks": 16, "pinv_iterations": 3})", 0.1f},
         {"s4d", R"({"state": 16, "bidirectional": false, "output": "linear"})", 0.0f},
         {"sinkhorn", R"({"block": 16, "iterations": 3})", 0.1f},
+        {"reformer", R"({"n_hashes": 4, "chunk": 16, "n_buckets": 8})", 0.1f},
         {"full", "{}", 0.1f},
     };
     for (const OptionCase& o : cases) {
