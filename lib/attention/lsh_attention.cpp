@@ -20,15 +20,17 @@ namespace {
 
 constexpr float kNormEps = 1e-6f;  // the norm below which a query is not normalised further
 
-// Hash bucket of one vector x (D) under rotation rot (D, half): argmax over [x·rot, -x·rot].
-int hash_bucket(const float* x, const float* rot, int D, int half) {
+// Hash bucket of one vector x (D) under rotation rot (D, half): argmax over [x·rot, -x·rot]
+// (the first maximum in that order). y (half) is scratch.
+int hash_bucket(const float* x, const float* rot, int D, int half, float* y) {
+    std::fill(y, y + half, 0.0f);
+    for (int d = 0; d < D; ++d)
+        for (int k = 0; k < half; ++k) y[k] += x[d] * rot[d * half + k];
     int best = 0;
     float best_value = -std::numeric_limits<float>::infinity();
     for (int k = 0; k < half; ++k) {
-        float y = 0.0f;
-        for (int d = 0; d < D; ++d) y += x[d] * rot[d * half + k];
-        if (y > best_value) best_value = y, best = k;
-        if (-y > best_value) best_value = -y, best = half + k;
+        if (y[k] > best_value) best_value = y[k], best = k;
+        if (-y[k] > best_value) best_value = -y[k], best = half + k;
     }
     return best;
 }
@@ -50,16 +52,17 @@ LshSort lsh_sort(const Tensor& qv, int heads, const std::vector<int32_t>& length
     {
         std::vector<int32_t> bucket(static_cast<size_t>(T)),
             count(static_cast<size_t>(n_buckets) + 2);
+        std::vector<float> y(static_cast<size_t>(std::max(half, 1)));
 #pragma omp for schedule(static)
         for (int64_t gr = 0; gr < groups; ++gr) {
             const int64_t b = gr / (heads * n_hashes), h = gr / n_hashes % heads;
             const int r = int(gr % n_hashes), len = lengths[size_t(b)];
             for (int64_t t = 0; t < T; ++t) {
                 const float* x = qv.data() + (b * T + t) * 2 * C + h * D;
-                bucket[size_t(t)] =
-                    t >= len    ? n_buckets
-                    : half == 0 ? 0
-                                : hash_bucket(x, rot.data() + size_t(r) * D * half, int(D), half);
+                bucket[size_t(t)] = t >= len    ? n_buckets
+                                    : half == 0 ? 0
+                                                : hash_bucket(x, rot.data() + size_t(r) * D * half,
+                                                              int(D), half, y.data());
             }
             // Stable counting sort by bucket; padded tokens (bucket n_buckets) go last.
             std::fill(count.begin(), count.end(), 0);
