@@ -118,10 +118,10 @@ Var lsh_attention(const Var& qv, int heads, const std::vector<int32_t>& lengths,
     for (int64_t gr = 0; gr < GR; ++gr)
         round_lengths[size_t(gr)] = lengths[size_t(gr / (heads * R))];
     // slot[gr·T + t]: where token t sits in the sorted order of round gr.
-    auto slot = std::make_shared<std::vector<int32_t>>(sort->perm.size());
+    std::vector<int32_t> slot(sort->perm.size());
     for (int64_t gr = 0; gr < GR; ++gr)
-        for (int64_t p_ = 0; p_ < T; ++p_)
-            (*slot)[size_t(gr * T + sort->perm[size_t(gr * T + p_)])] = int32_t(p_);
+        for (int64_t pos = 0; pos < T; ++pos)
+            slot[size_t(gr * T + sort->perm[size_t(gr * T + pos)])] = int32_t(pos);
 
     Tensor buf = Tensor::empty({GR, T, 3 * D});
     pack_sorted(buf.data(), qv->value.data(), *sort, B, heads, D);
@@ -139,7 +139,7 @@ Var lsh_attention(const Var& qv, int heads, const std::vector<int32_t>& lengths,
         float* o = out->value.data() + (b * T + t) * C + h * D;
         float m = -inf;
         for (int64_t r = 0; r < R; ++r)
-            m = std::max(m, lse_s.data()[(g * R + r) * T + (*slot)[size_t((g * R + r) * T + t)]]);
+            m = std::max(m, lse_s.data()[(g * R + r) * T + slot[size_t((g * R + r) * T + t)]]);
         if (m == -inf) {  // padded, or no key but itself in any round: it attends to itself
             lse.data()[gt] = -inf;
             if (t < lengths[size_t(b)])
@@ -148,7 +148,7 @@ Var lsh_attention(const Var& qv, int heads, const std::vector<int32_t>& lengths,
         }
         float sum = 0.0f;
         for (int64_t r = 0; r < R; ++r) {
-            const int64_t row = (g * R + r) * T + (*slot)[size_t((g * R + r) * T + t)];
+            const int64_t row = (g * R + r) * T + slot[size_t((g * R + r) * T + t)];
             const float w = std::exp(lse_s.data()[row] - m);
             sum += w;
             for (int64_t d = 0; d < D; ++d) o[d] += w * out_s.data()[row * D + d];
@@ -193,8 +193,8 @@ Var lsh_attention(const Var& qv, int heads, const std::vector<int32_t>& lengths,
                         const int64_t b = g / heads, h = g % heads, len = lens[size_t(g * R)];
                         std::fill(dkey.begin(), dkey.end(), 0.0f);
                         for (int64_t r = 0; r < R; ++r)
-                            for (int64_t p_ = 0; p_ < len; ++p_) {
-                                const int64_t row = (g * R + r) * T + p_;
+                            for (int64_t pos = 0; pos < len; ++pos) {
+                                const int64_t row = (g * R + r) * T + pos;
                                 const int64_t t = sort->perm[size_t(row)];
                                 const float* gs = d + row * 3 * D;
                                 float* dq = dqv + (b * T + t) * 2 * C + h * D;
