@@ -123,7 +123,8 @@ class Attention(nn.Module):
     def __init__(self, variant, dim, heads, length, opts):
         super().__init__()
         self.variant, self.heads, self.opts, self.length = variant, heads, opts, length
-        self.qkv = nn.Linear(dim, 3 * dim)
+        # Reformer shares queries and keys: one projection fewer.
+        self.qkv = nn.Linear(dim, (2 if variant == "reformer" else 3) * dim)
         self.out = nn.Linear(dim, dim)
         d = dim // heads
         if variant == "linformer":
@@ -170,7 +171,8 @@ class Attention(nn.Module):
     def forward(self, x):
         if self.variant in ("xl", "compressive"):
             return self.out(self.segments(x))
-        project = lambda f: [split_heads(t, self.heads) for t in f(x).chunk(3, dim=-1)]
+        project = lambda f: [split_heads(t, self.heads)
+                             for t in f(x).chunk(f.out_features // x.shape[-1], dim=-1)]
         extra = project(self.qkv_global) if hasattr(self, "qkv_global") else []
         o = getattr(self, "mix_" + self.variant)(*project(self.qkv), *extra)
         b, h, t, d = o.shape
@@ -372,6 +374,45 @@ class Attention(nn.Module):
         routed = summed / count.clamp(min=1)
         return torch.cat([local, routed], dim=1)
 
+    def mix_reformer(self, qk, v):
+        # LSH attention as in lucidrains' reformer-pytorch: per round, random rotations (redrawn
+        # every forward), buckets argmax([xR; -xR]), argsort by (bucket, position), chunks of c
+        # attend to themselves and the chunk before (here not wrapping around, as xformer-bench),
+        # keys l2-normalised, self logit -5e4; rounds combined by their logsumexp.
+        b, h, t, d = qk.shape
+        o = self.opts
+        r, c = o["n_hashes"], o["chunk"]
+        nb = o["n_buckets"] or max(2, ((self.length + c - 1) // c + 1) // 2 * 2)
+        if nb == 1:
+            buckets = torch.zeros(b, h, r, t, dtype=torch.long)
+        else:
+            y = torch.einsum("bhtd,rdk->bhrtk", qk.detach(), torch.randn(r, d, nb // 2))
+            buckets = torch.cat([y, -y], dim=-1).argmax(dim=-1)  # (B, H, R, T)
+        perm = (buckets * t + torch.arange(t)).argsort(dim=-1)  # by (bucket, position)
+        gather = lambda x: x.unsqueeze(2).expand(-1, -1, r, -1, -1).gather(
+            3, perm.unsqueeze(-1).expand(-1, -1, -1, -1, d))
+        sq, sv = gather(qk), gather(v)  # (B, H, R, T, D)
+        n = (t + c - 1) // c
+        chunks = lambda x: F.pad(x, (0, 0, 0, n * c - t)).view(b, h, r, n, c, -1)
+        back = lambda x: torch.cat([torch.zeros_like(x[:, :, :, :1]), x[:, :, :, :-1]], dim=3)
+        window = lambda x: torch.cat([back(x), x], dim=4)  # (B, H, R, n, 2c, ·)
+        qc = chunks(sq)
+        kc, vc = window(chunks(F.normalize(sq, dim=-1))), window(chunks(sv))
+        tok = F.pad(perm, (0, n * c - t), value=-1).view(b, h, r, n, c, 1)  # token of a row
+        row = torch.arange(n * c).view(n, c)
+        key_row = torch.cat([row - c, row], dim=1)  # (n, 2c): the chunk before, its own rows
+        dots = torch.einsum("bhrncd,bhrnkd->bhrnck", qc, kc) / math.sqrt(d)
+        dots = dots.masked_fill(tok == window(tok).transpose(-1, -2), -5e4)  # itself
+        dots = dots.masked_fill(~((key_row >= 0) & (key_row < t)).view(n, 1, 2 * c),
+                                float("-inf"))
+        lse = torch.logsumexp(dots, dim=-1, keepdim=True)
+        out = (torch.exp(dots - lse) @ vc).view(b, h, r, n * c, d)[:, :, :, :t]
+        lse = lse.view(b, h, r, n * c, 1)[:, :, :, :t]
+        unsort = perm.argsort(dim=-1).unsqueeze(-1)
+        out = out.gather(3, unsort.expand(-1, -1, -1, -1, d))
+        lse = lse.gather(3, unsort)
+        return (torch.softmax(lse, dim=2) * out).sum(dim=2)
+
     def mix_linformer(self, q, k, v):
         return softmax_attention(q, self.e @ k, self.f @ v)
 
@@ -553,7 +594,8 @@ DEFAULTS = {"full": {}, "linear": {}, "local": {"block": 50}, "sliding": {"windo
             "isab": {"inducing": 32}, "luna": {"length": 256},
             "xl": {"segment": 128, "memory": 1},
             "compressive": {"segment": 128, "memory": 1, "compressed": 1, "rate": 4,
-                            "compression": "conv"}}
+                            "compression": "conv"},
+            "reformer": {"n_hashes": 2, "chunk": 64, "n_buckets": 0}}  # n_buckets 0: auto
 
 
 def option_error(variant, o):
@@ -585,6 +627,9 @@ def option_error(variant, o):
                                      or o["compression"] not in ("conv", "mean")):
         return ("compressive.compressed, rate: must be positive, rate must divide segment; "
                 "compression \"conv\" or \"mean\"")
+    if variant == "reformer" and not (1 <= o["n_hashes"] <= 16 and o["chunk"] >= 1 and (
+            o["n_buckets"] in (0, 1) or (o["n_buckets"] > 0 and o["n_buckets"] % 2 == 0))):
+        return ("reformer.n_hashes in [1, 16], chunk positive, n_buckets 0 (auto), 1 or even")
     if variant == "bigbird" and o["style"] not in ("paper", "lra"):
         return f"bigbird.style={o['style']!r}: must be \"paper\" or \"lra\""
     return None
@@ -672,6 +717,15 @@ def self_check():
     sk_one = {"block": 200, "iterations": 7, "temperature": 0.75}  # one block: full attention
     rt = lambda local_heads, cluster_size: {"cluster_size": cluster_size, "window": 40,
                                             "local_heads": local_heads, "decay": 0.999}
+    # Reformer with one bucket (the identity order): chunks of c see their own and the previous
+    # chunk, keys q/|q|, never themselves; 3 rounds of the same keys give the same softmax.
+    rf_opts = lambda c: {"n_hashes": 3, "chunk": c, "n_buckets": 1}
+    chunk_of = lambda c: i // c
+    reformer_dense = lambda c: softmax_attention(
+        q, F.normalize(q, dim=-1), v,
+        ((chunk_of(c).view(-1, 1) - chunk_of(c).view(1, -1)) >= 0)
+        & ((chunk_of(c).view(-1, 1) - chunk_of(c).view(1, -1)) <= 1)
+        & (i.view(-1, 1) != i.view(1, -1)))
     cases = [
         ("local, block >= T", mk("local", {"block": 200}).mix_local(q, k, v), full, 1e-5),
         ("local, block 40", mk("local", {"block": 40}).mix_local(q, k, v),
@@ -698,6 +752,10 @@ def self_check():
          mk("routing", rt(0, 200)).eval().mix_routing(q, k, v), softmax_attention(q, q, v), 1e-5),
         ("routing, local heads only, window 40",
          mk("routing", rt(4, 8)).mix_routing(q, k, v), softmax_attention(q, k, v, blocks), 1e-5),
+        ("reformer, one bucket, chunk >= T",
+         mk("reformer", rf_opts(200)).mix_reformer(q, v), reformer_dense(t), 1e-5),
+        ("reformer, one bucket, chunks of 16",
+         mk("reformer", rf_opts(16)).mix_reformer(q, v), reformer_dense(16), 1e-5),
         ("nystrom, m = T", mk("nystrom", {"landmarks": t, "pinv_iterations": 20}).mix_nystrom(q, k, v),
          full, 1e-3),
         ("performer, 4096 features", mk("performer", {"features": 4096}).mix_performer(q, k, v),

@@ -55,6 +55,9 @@ struct AttentionParams {
     float scale = 1.0f;         // logits are scale · q·k, usually 1/sqrt(D)
     float dropout_p = 0.0f;     // attention dropout on the probabilities, in [0, 1)
     uint64_t dropout_seed = 0;  // mask = pure function of (seed, b, h, i, j)
+    // Shared-QK attention (Reformer): key row i is masked for query row i (a row whose only key
+    // is itself has an empty key set: output 0, lse -inf; the caller decides what it means).
+    bool mask_self = false;
 };
 
 // Layout: element (b, t, h, d) of q, k, v is at ptr[(b*T + t)*ld + h*D + d]; ld >= H*D lets q,

@@ -50,6 +50,12 @@ void MaskBand(float* st, int nk, int j0, int i0, int nq, int band) {
     }
 }
 
+// Sets S^T[j][i] = -inf where query row i0 + i is key row j0 + j (mask_self).
+void MaskSelf(float* st, int nk, int j0, int i0, int nq) {
+    const int lo = std::max(j0, i0), hi = std::min(j0 + nk, i0 + nq);
+    for (int r = lo; r < hi; ++r) st[(r - j0) * kBq + (r - i0)] = -kInf;
+}
+
 // z[i] = the dropout factor of (b, h, i0 + i, key j): 0 or 1/(1-p).
 void DropoutFactors(float* z, int j, int i0, int b, int h, const AttentionCall& c) {
     const uint32_t key = attention_dropout_row_key(c.params.dropout_seed, b, h, j);
@@ -107,6 +113,7 @@ void ForwardTile(const AttentionCall& c, const QueryTile& t, float* scratch, flo
             const float* k_rows = c.at(c.k, c.ld, t.b, j0, t.h);
             RowsTimesTransposed(st, kBq, k_rows, c.ld, nk, qt, kBq, D, nvec);
             MaskBand(st, nk, j0, t.i0, t.nq, band);
+            if (c.params.mask_self) MaskSelf(st, nk, j0, t.i0, t.nq);
             OnlineSoftmaxStep(st, nk, nvec, m, l, alpha);
             if (c.params.dropout_p > 0.0f) {
                 for (int j = 0; j < nk; ++j) {
@@ -205,6 +212,7 @@ void BackwardTile(const AttentionCall& c, const BackwardInputs& g, const QueryTi
             RowsTimesTransposed(st, kBq, k_rows, c.ld, nk, qt, kBq, D, nvec);
             RowsTimesTransposed(dpt, kBq, v_rows, c.ld, nk, dot, kBq, D, nvec);
             MaskBand(st, nk, j0, t.i0, t.nq, band);
+            if (c.params.mask_self) MaskSelf(st, nk, j0, t.i0, t.nq);
             BackwardProbabilities(st, dpt, nk, nvec, lse, dvec, j0, t.i0, t.b, t.h, c);
             RowsAccumulate(dv_acc + size_t(j0) * Dp, Dp, st, kBq, nk, don, Dp, t.nq, Dp / kLanes);
             RowsAccumulate(dk_acc + size_t(j0) * Dp, Dp, dpt, kBq, nk, qn, Dp, t.nq, Dp / kLanes);

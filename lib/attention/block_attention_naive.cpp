@@ -14,7 +14,9 @@ namespace xb {
 namespace {
 
 // allowed[i*T + j]: query i of head (b, h) may attend key j (len queries, key_len keys valid).
-std::vector<char> attention_mask(const BlockPattern* p, int T, int h, int len, int key_len) {
+// With mask_self, key i is never allowed for query i.
+std::vector<char> attention_mask(const BlockPattern* p, int T, int h, int len, int key_len,
+                                 bool mask_self) {
     std::vector<char> allowed(size_t(T) * T, 0);
     for (int i = 0; i < len; ++i) {
         if (!p) {
@@ -29,6 +31,8 @@ std::vector<char> attention_mask(const BlockPattern* p, int T, int h, int len, i
                 if (j < key_len && (!p->banded(r) || std::abs(i - j) <= p->band))
                     allowed[size_t(i) * T + j] = 1;
     }
+    if (mask_self)
+        for (int i = 0; i < T; ++i) allowed[size_t(i) * T + i] = 0;
     return allowed;
 }
 
@@ -74,8 +78,9 @@ void block_attention_forward_naive(double* out, int ldo, double* lse, const doub
     std::vector<double> prob(T);
     for (int b = 0; b < dims.B; ++b)
         for (int h = 0; h < H; ++h) {
-            const std::vector<char> allowed = attention_mask(
-                pattern, T, h, lengths[b], key_lengths ? key_lengths[b] : lengths[b]);
+            const std::vector<char> allowed =
+                attention_mask(pattern, T, h, lengths[b], key_lengths ? key_lengths[b] : lengths[b],
+                               params.mask_self);
             const size_t head = size_t(b) * T * ld + size_t(h) * D;
             for (int i = 0; i < T; ++i) {
                 double* o = out + (size_t(b) * T + i) * ldo + size_t(h) * D;
@@ -103,8 +108,9 @@ void block_attention_backward_naive(double* dq, double* dk, double* dv, int ld_g
     std::vector<double> prob(T), dprob(T);
     for (int b = 0; b < dims.B; ++b)
         for (int h = 0; h < H; ++h) {
-            const std::vector<char> allowed = attention_mask(
-                pattern, T, h, lengths[b], key_lengths ? key_lengths[b] : lengths[b]);
+            const std::vector<char> allowed =
+                attention_mask(pattern, T, h, lengths[b], key_lengths ? key_lengths[b] : lengths[b],
+                               params.mask_self);
             const size_t head = size_t(b) * T * ld + size_t(h) * D;
             const size_t ghead = size_t(b) * T * ld_grad + size_t(h) * D;
             for (int i = 0; i < T; ++i) {

@@ -250,24 +250,47 @@ TEST_CASE("block attention: naive backward matches central finite differences") 
     p.offsets = {0, 1, 2, 4};
     p.ranges = {{0, 3}, {1, 6}, {0, 1}, {4, 6}};
     c.pattern = &p;
-    const int C = c.dims.H * c.dims.D;
-    std::vector<double> qkv(c.qkv.begin(), c.qkv.end()), r(c.dout.begin(), c.dout.end());
-    auto loss = [&](const std::vector<double>& x) {
-        std::vector<double> out(c.rows() * c.ldo), lse(size_t(c.dims.B) * c.dims.H * c.dims.T);
-        block_attention_forward_naive(out.data(), c.ldo, lse.data(), x.data(), x.data() + C,
-                                      x.data() + 2 * C, c.ld, c.lengths.data(), c.dims, c.params,
-                                      &p);
-        double l = 0.0;
-        for (size_t i = 0; i < out.size(); ++i) l += r[i] * out[i];
-        return l;
-    };
-    std::vector<double> grad(qkv.size(), 0.0);
-    block_attention_backward_naive(grad.data(), grad.data() + C, grad.data() + 2 * C, c.ld,
-                                   r.data(), c.ldo, qkv.data(), qkv.data() + C, qkv.data() + 2 * C,
-                                   c.ld, c.lengths.data(), c.dims, c.params, &p);
-    const auto fd = xb::test::worst_central_difference(qkv, loss, grad, 1e-5);
-    INFO("worst coordinate " << fd.at << " (row " << fd.at / c.ld << ")");
-    CHECK(fd.worst < 1e-7);
+    for (bool self : {false, true}) {  // with mask_self, the diagonal is masked too
+        c.params.mask_self = self;
+        CAPTURE(self);
+        const int C = c.dims.H * c.dims.D;
+        std::vector<double> qkv(c.qkv.begin(), c.qkv.end()), r(c.dout.begin(), c.dout.end());
+        auto loss = [&](const std::vector<double>& x) {
+            std::vector<double> out(c.rows() * c.ldo), lse(size_t(c.dims.B) * c.dims.H * c.dims.T);
+            block_attention_forward_naive(out.data(), c.ldo, lse.data(), x.data(), x.data() + C,
+                                          x.data() + 2 * C, c.ld, c.lengths.data(), c.dims,
+                                          c.params, &p);
+            double l = 0.0;
+            for (size_t i = 0; i < out.size(); ++i) l += r[i] * out[i];
+            return l;
+        };
+        std::vector<double> grad(qkv.size(), 0.0);
+        block_attention_backward_naive(
+            grad.data(), grad.data() + C, grad.data() + 2 * C, c.ld, r.data(), c.ldo, qkv.data(),
+            qkv.data() + C, qkv.data() + 2 * C, c.ld, c.lengths.data(), c.dims, c.params, &p);
+        const auto fd = xb::test::worst_central_difference(qkv, loss, grad, 1e-5);
+        INFO("worst coordinate " << fd.at << " (row " << fd.at / c.ld << ")");
+        CHECK(fd.worst < 1e-7);
+    }
+}
+
+TEST_CASE("block attention: mask_self matches the naive reference") {
+    // Batch row 1 has one valid row: with itself masked its key set is empty.
+    AttentionCase c({2, 130, 2, 16}, {130, 1}, true, 61);
+    c.params.mask_self = true;
+    check_against_naive(c);
+    const BlockPattern p = window_pattern(130, 32, 40);
+    c.pattern = &p;
+    check_against_naive(c);
+    c.params.dropout_p = 0.2f;
+    c.params.dropout_seed = 5;
+    check_against_naive(c);
+    // A row whose only key is itself has an empty key set: output 0, lse -inf.
+    AttentionCase alone({1, 3, 1, 4}, {1}, true, 62);
+    alone.params.mask_self = true;
+    const FusedResult a = run_fused(alone);
+    for (int d = 0; d < 4; ++d) CHECK(a.out[size_t(d)] == 0.0f);
+    CHECK(a.lse[0] == -std::numeric_limits<float>::infinity());
 }
 
 TEST_CASE("block attention: backward accumulates, runs are bitwise reproducible") {

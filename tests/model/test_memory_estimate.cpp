@@ -111,6 +111,7 @@ TEST_CASE("memory estimate: within 20% with the options that change a mixer's te
         {"xl", R"({"segment": 32, "memory": 2})", 0.1f},
         {"compressive", R"({"segment": 16, "memory": 1, "compressed": 2, "rate": 4})", 0.0f},
         {"compressive", R"({"segment": 16, "compression": "mean"})", 0.1f},
+        {"reformer", R"({"n_hashes": 4, "chunk": 16, "n_buckets": 8})", 0.1f},
         {"full", "{}", 0.1f},
     };
     for (const OptionCase& o : cases) {
