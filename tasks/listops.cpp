@@ -1,9 +1,7 @@
 // ListOps (LRA): classify the value 0-9 of a nested MIN/MAX/MED/SM expression, generated as
 // lra_benchmarks/data/listops.py does or loaded from its basic_{train,val,test}.tsv files.
-// task.options.shape "wide" draws class-balanced trees of a root operator over a few long flat
-// lists instead (draw_wide). Generated trees are never truncated: generate() requires task.max_len
-// >= max_length - 1 (ConfigError otherwise). Truncation to task.max_len applies only to trees
-// loaded from files.
+// Generated trees are never truncated: generate() requires task.max_len >= max_length - 1
+// (ConfigError otherwise). Truncation to task.max_len applies only to trees loaded from files.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -18,7 +16,6 @@
 #include "core/errors.h"
 #include "core/rng.h"
 #include "tasks/formats/listops_tsv.h"
-#include "tasks/generated.h"
 #include "tasks/task.h"
 
 namespace xb {
@@ -44,9 +41,6 @@ struct ListOpsOptions {
     int min_length = 500;     // accept a tree only if min_length < length < max_length
     int max_length = 2000;
     std::vector<int32_t> operators = {kListOpsMin, kListOpsMax, kListOpsMed, kListOpsSumMod};
-    // "lra": LRA's random trees. "wide": a root operator over 2..max_args flat lists that
-    // together fill the length window (see generate_wide); max_depth and leaf_prob are unused.
-    std::string shape = "lra";
 };
 
 std::vector<int32_t> read_operators(const std::vector<std::string>& given,
@@ -80,11 +74,7 @@ ListOpsOptions read_options(const nlohmann::json& options) {
     o.min_length = r.get_int("min_length", o.min_length);
     o.max_length = r.get_int("max_length", o.max_length);
     std::vector<std::string> ops = r.get_string_list("operators", {"MIN", "MAX", "MED", "SM"});
-    o.shape = r.get_string("shape", o.shape);
     r.finish();
-    if (o.shape != "lra" && o.shape != "wide")
-        throw ConfigError(
-            fmt::format("task.options.shape: unknown value '{}' (valid: lra, wide)", o.shape));
     o.operators = read_operators(ops, r.key_path("operators"));
 
     if (o.max_depth < 1)
@@ -104,14 +94,6 @@ ListOpsOptions read_options(const nlohmann::json& options) {
             "task.options.max_length: the window min_length < length < max_length is empty "
             "(min_length {}, max_length {})",
             o.min_length, o.max_length));
-    if (o.shape == "wide") {
-        // Two lists of one digit each are the shortest wide tree (2 + 2 * 3 tokens).
-        if (o.max_length <= 8)
-            throw ConfigError(fmt::format(
-                "task.options.max_length: a wide tree has at least 8 tokens, got max_length {}",
-                o.max_length));
-        return o;
-    }
     // The longest possible tree: every node above max_depth an operator with max_args arguments.
     int64_t longest = 1;
     for (int depth = o.max_depth - 1; depth >= 1 && longest <= o.min_length; --depth)
@@ -156,58 +138,6 @@ int64_t draw_shape(Rng& rng, const ListOpsOptions& o, std::vector<int32_t>& shap
     }
 }
 
-// A wide tree, [R L_1 .. L_k ] with L_i = [OP_i d .. d ]: a root operator over k flat lists,
-// k in [2, max_args]. Its length in tokens is drawn uniformly from the open window
-// (min_length, max_length), and the digits are cut into k runs of uniformly random sizes. Each
-// list draws its digits from its own range [lo, hi] (two uniform digits, sorted), so MIN, MAX
-// and MED of a long list carry information (uniform digits would make a long MAX almost always
-// 9). A list's value needs its operator, which only its first token names: a window inside a long
-// list sees digits but not what to do with them.
-std::vector<int32_t> draw_wide(Rng& rng, const ListOpsOptions& o) {
-    const int64_t num_ops = int64_t(o.operators.size());
-    auto draw_op = [&] { return o.operators[size_t(rng.uniform_int(0, num_ops - 1))]; };
-    const int64_t length =
-        rng.uniform_int(std::max<int64_t>(o.min_length + 1, 8), o.max_length - 1);
-    const int64_t k = rng.uniform_int(2, std::min<int64_t>(o.max_args, (length - 2) / 3));
-    const int64_t spare = length - 2 - 3 * k;  // digits beyond the first of each list
-    std::vector<int64_t> cuts(size_t(k - 1));
-    for (int64_t& c : cuts) c = rng.uniform_int(0, spare);
-    std::sort(cuts.begin(), cuts.end());
-    cuts.push_back(spare);
-    std::vector<int32_t> tree = {draw_op()};
-    int64_t previous = 0;
-    for (int64_t cut : cuts) {
-        const int64_t digits = 1 + cut - previous;
-        previous = cut;
-        int64_t lo = rng.uniform_int(0, 9), hi = rng.uniform_int(0, 9);
-        if (lo > hi) std::swap(lo, hi);
-        tree.push_back(draw_op());
-        for (int64_t d = 0; d < digits; ++d)
-            tree.push_back(kListOpsDigit0 + int32_t(rng.uniform_int(lo, hi)));
-        tree.push_back(kListOpsEnd);
-    }
-    tree.push_back(kListOpsEnd);
-    return tree;
-}
-
-// Draws wide trees until one has the wanted value. After `tries` draws the last tree is kept with
-// its own value, so generation always ends. generate() first probes every label with a tenth of
-// the generation's tries and refuses options under which any label is that rare, so in practice
-// the splits stay balanced.
-constexpr int kWideTries = 20'000;
-constexpr int kWideProbeTries = kWideTries / 10;
-Example draw_wide_example(Rng& rng, const ListOpsOptions& o, int32_t label, int tries,
-                          bool* missed) {
-    Example ex;
-    for (int t = 0; t < tries; ++t) {
-        ex.tokens = draw_wide(rng, o);
-        ex.label = evaluate_listops(ex.tokens);
-        if (ex.label == label) return ex;
-    }
-    if (missed) *missed = true;
-    return ex;
-}
-
 uint64_t hash_tokens(const std::vector<int32_t>& tokens) {
     uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a over the ids, then a full mix
     for (int32_t t : tokens) h = (h ^ uint64_t(uint32_t(t))) * 0x100000001b3ULL;
@@ -241,24 +171,6 @@ Dataset ListOpsTask::generate(const TaskConfig& cfg, uint64_t seed) const {
             "task.max_len or lower task.options.max_length",
             cfg.max_len, o_.max_length - 1));
 
-    if (o_.shape == "wide") {
-        // Every label must be reachable within the tries, or the splits would not be balanced.
-        Rng probe(seed, kListOpsStream ^ 0x70726f6265ULL);
-        for (int32_t label = 0; label < kListOpsNumClasses; ++label) {
-            bool missed = false;
-            draw_wide_example(probe, o_, label, kWideProbeTries, &missed);
-            if (missed)
-                throw ConfigError(fmt::format(
-                    "task.options: wide trees with these operators and lengths almost never "
-                    "have the value {} ({} draws); add operators or shorten the lists",
-                    label, kWideProbeTries));
-        }
-        const ListOpsOptions o = o_;
-        return generate_balanced_splits(
-            cfg, seed, kListOpsStream + 1, kListOpsNumClasses, [o](Rng& rng, int32_t label) {
-                return draw_wide_example(rng, o, label, kWideTries, nullptr);
-            });
-    }
     const size_t total = size_t(cfg.n_train) + size_t(cfg.n_val) + size_t(cfg.n_test);
     Rng rng(seed, kListOpsStream);
     std::vector<Example> all;

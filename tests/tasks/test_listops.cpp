@@ -301,51 +301,6 @@ TEST_CASE("listops: each bad TSV input names file:line") {
     CHECK_THROWS_AS(make_task(cfg)->load(cfg), IoError);
 }
 
-TEST_CASE(
-    "listops: wide trees are a root over flat lists, in the window, balanced, deterministic") {
-    const int max_args = 4;
-    TaskConfig cfg = small_config(
-        500, 30, 30,
-        {{"shape", "wide"}, {"max_args", max_args}, {"operators", {"MIN", "MAX", "MED"}}});
-    auto task = make_task(cfg);
-    Dataset data = task->generate(cfg, 2);
-    CHECK(same_examples(all_examples(data), all_examples(task->generate(cfg, 2))));
-    std::vector<int> count(10, 0);
-    for (const Example& ex : data.train) ++count[size_t(ex.label)];
-    for (int k = 0; k < 10; ++k) CHECK_MESSAGE(count[size_t(k)] == 50, "class ", k);
-    for (const Example& ex : all_examples(data)) {
-        CHECK(ex.tokens.size() > 20);
-        CHECK(ex.tokens.size() < 100);
-        CHECK(evaluate_listops(ex.tokens) == ex.label);
-        // [R [OP d..d ] .. [OP d..d ] ]: depth 2, every list flat with >= 1 digit, 2..max_args
-        // lists, and each list's digits within its own range of values.
-        REQUIRE(is_listops_operator(ex.tokens.front()));
-        CHECK(ex.tokens.back() == kListOpsEnd);
-        int lists = 0;
-        size_t i = 1;
-        while (i + 1 < ex.tokens.size()) {
-            REQUIRE(is_listops_operator(ex.tokens[i]));
-            size_t end = i + 1;
-            while (end < ex.tokens.size() && ex.tokens[end] != kListOpsEnd) {
-                REQUIRE_FALSE(is_listops_operator(ex.tokens[end]));
-                ++end;
-            }
-            CHECK(end - i >= 2);  // the operator and at least one digit
-            ++lists;
-            i = end + 1;
-        }
-        CHECK(i + 1 == ex.tokens.size());
-        CHECK(lists >= 2);
-        CHECK(lists <= max_args);
-    }
-    // Options that make some value rare are refused: with MAX alone a long wide tree has a low
-    // value only when every list's range is low.
-    TaskConfig rare =
-        small_config(10, 0, 0, {{"shape", "wide"}, {"operators", {"MAX"}}, {"min_length", 60}});
-    CHECK_THROWS_WITH_AS(make_task(rare)->generate(rare, 1),
-                         doctest::Contains("almost never have the value"), ConfigError);
-}
-
 TEST_CASE("listops: options are read strictly and validated") {
     auto config_error = [](nlohmann::json options) {
         TaskConfig cfg = small_config(1, 1, 1, std::move(options));
@@ -367,9 +322,6 @@ TEST_CASE("listops: options are read strictly and validated") {
     CHECK(config_error({{"operators", {"MIN", "MIN"}}}).find("task.options.operators") == 0);
     CHECK(config_error({{"operators", "MIN"}}).find("task.options.operators") == 0);
     CHECK(config_error({{"max_depth", 2}, {"max_args", 3}}).find("task.options.min_length") == 0);
-    CHECK(config_error({{"shape", "deep"}}).find("task.options.shape: unknown value 'deep'") == 0);
-    CHECK(config_error({{"shape", "wide"}, {"min_length", 0}, {"max_length", 8}})
-              .find("task.options.max_length") == 0);
 
     TaskConfig cfg = small_config(1, 1, 1);
     cfg.max_len = 50;  // shorter than max_length - 1 = 99: generated trees are never truncated
