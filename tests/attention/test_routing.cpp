@@ -72,10 +72,19 @@ TEST_CASE("routing: one cluster equals shared-QK full attention, forward and bac
 }
 
 TEST_CASE("routing: each cluster takes its best-scoring tokens") {
-    const int L = 13, D = 4, K = 3, w = (L + K - 1) / K;
+    const int L = 40, D = 4, K = 11, w = (L + K - 1) / K;  // K: one block of 8 and a tail
     Tensor q = random_tensor({L, D}, 3), mu = random_tensor({K, D}, 4);
-    const std::vector<int32_t> rows = route_tokens(q.data(), D, L, D, mu.data(), K);
+    std::vector<int32_t> nearest(static_cast<size_t>(L), -1);
+    const std::vector<int32_t> rows = route_tokens(q.data(), D, L, D, mu.data(), K, nearest.data());
     REQUIRE(rows.size() == size_t(K * w));
+    for (int t = 0; t < L; ++t) {
+        CAPTURE(t);
+        const std::vector<double> qn = normalised(q.data() + t * D, D);
+        std::vector<double> s(static_cast<size_t>(K), 0.0);
+        for (int c = 0; c < K; ++c)
+            for (int d = 0; d < D; ++d) s[c] += qn[d] * mu.data()[c * D + d];
+        CHECK(nearest[t] == std::max_element(s.begin(), s.end()) - s.begin());
+    }
     for (int c = 0; c < K; ++c) {
         CAPTURE(c);
         std::vector<double> score(static_cast<size_t>(L));
@@ -202,6 +211,28 @@ TEST_CASE("routing: the k-means step moves the nearest centroids toward their to
         const std::vector<double> expect = normalised(mixed.data(), C);
         for (int d = 0; d < C; ++d) CHECK(mu.data()[c * C + d] == doctest::Approx(expect[d]));
     }
+}
+
+TEST_CASE("routing: the k-means step from the forward's assignments equals the standalone step") {
+    const int B = 2, T = 11, heads = 4, local = 1, D = kDim / heads, K = 3;
+    const std::vector<int32_t> lengths{11, 6};
+    const Var qkv = make_var(random_tensor({B, T, 3 * kDim}, 41));
+    Tensor mu = random_tensor({heads - local, K, D}, 42);
+    for (int64_t r = 0; r < (heads - local) * K; ++r) {
+        const std::vector<double> n = normalised(mu.data() + r * D, D);
+        for (int d = 0; d < D; ++d) mu.data()[r * D + d] = float(n[d]);
+    }
+    std::vector<int32_t> nearest;
+    MixContext train{&lengths, true, 5, 1};
+    routing_attention(qkv, heads, local, 4, mu, train, 0.0f, 0, &nearest);
+    REQUIRE(nearest.size() == size_t(B * (heads - local) * T));
+    CHECK(std::count(nearest.begin(), nearest.end(), 1) > 0);
+    CHECK(std::count(nearest.begin(), nearest.end(), 2) > 0);
+    Tensor shared = mu.clone(), standalone = mu.clone();
+    update_centroids(shared, qkv->value, heads, local, lengths, 0.5, nearest);
+    update_centroids(standalone, qkv->value, heads, local, lengths, 0.5);
+    CHECK(max_abs_diff(shared, mu) > 1e-3);
+    CHECK(max_abs_diff(shared, standalone) == 0.0);
 }
 
 TEST_CASE("routing: centroids move in training only, the same for 1 and 2 threads") {
