@@ -85,6 +85,15 @@ Var slice_leading(const Var& x, int64_t rows, int64_t cols);
 // width). Backward scatter-adds. Sequence layouts of the memory variants (grids, groups).
 Var gather_rows(const Var& x, std::vector<int64_t> src, const Shape& out_shape,
                 int64_t channel_begin = 0, int64_t channel_end = -1);
+// Channels [channel_begin, channel_end) (channel_end -1: all) of the rows of x.
+struct GatherPiece {
+    Var x;
+    int64_t channel_begin = 0, channel_end = -1;
+};
+// The same with several sources side by side, all with the same number of rows: unit u is the
+// concatenation of every piece's channels of row src[u], in the order given. One pass where a
+// gather per piece and a concatenation would copy everything twice.
+Var gather_rows(std::vector<GatherPiece> pieces, std::vector<int64_t> src, const Shape& out_shape);
 
 // Means of S = min(segments, T) contiguous segments of x (B, G.., T, D) -> (B, G.., S, D).
 // Segment s covers [floor(s·T/S), floor((s+1)·T/S)) ∩ [0, lengths[b]); an empty one gives 0.
