@@ -2,14 +2,18 @@
 // The sequence is laid out row-major on a grid of `width` columns (32 for LRA's 32×32 images:
 // the default is ⌊√max_len⌋); every position attends along its row, then the row outputs are
 // attended along each column with the same queries and keys, so one layer reaches every
-// position in two hops. Both passes run the fused kernel (block_attention.h) on regrouped rows:
-// time O(B·H·T·(W + T/W)·D) = O(T√T) at W = √T, memory O(B·T·C). Exact on a 1 × T grid.
+// position in two hops. Both passes run the fused kernel (block_attention.h): the row pass in
+// place with the local pattern of W-position blocks, the column pass on columns gathered into
+// rows: time O(B·H·T·(W + T/W)·D) = O(T√T) at W = √T, memory O(B·T·C). Exact on a 1 × T grid.
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <memory>
 
 #include "attention/block_attention.h"
 #include "attention/mixer.h"
 #include "attention/pattern_attention.h"
+#include "attention/pattern_variants.h"
 #include "config/option_reader.h"
 #include "core/rng.h"
 #include "ops/ops.h"
@@ -27,36 +31,28 @@ class AxialAttention : public AttentionKernel {
         const std::vector<int32_t>& lengths = *ctx.lengths;
         const int64_t B = qkv->value.dim(0), T = qkv->value.dim(1), C = qkv->value.dim(2) / 3;
         const int64_t W = std::min<int64_t>(width_, T), R = (T + W - 1) / W;
-        // Row layout (B·R, W, ·): grid cell (b, r, w) is position r·W + w.
-        std::vector<int64_t> row_src(static_cast<size_t>(B * R * W));
-        std::vector<int32_t> row_lengths(static_cast<size_t>(B * R));
-        // Column layout (B·W, R, ·): cell (b, w, r); sources in qkv and in the row outputs.
-        std::vector<int64_t> col_src(row_src.size()), col_src_rows(row_src.size());
+        // Rows are runs of W consecutive positions: the local pattern with blocks of W, in place.
+        std::shared_ptr<const BlockPattern>& rows = row_patterns_[T];
+        if (!rows) rows = std::make_shared<const BlockPattern>(local_pattern(int(T), int(W)));
+        Var row_out = block_attention_op(qkv, heads, ctx, dropout_, layer_, rows);
+        // Column layout (B·W, R, ·): cell (b, w, r) is position r·W + w, or padding past T.
+        std::vector<int64_t> col_src(static_cast<size_t>(B * W * R));
         std::vector<int32_t> col_lengths(static_cast<size_t>(B * W));
         for (int64_t b = 0; b < B; ++b) {
             const int64_t len = lengths[size_t(b)];
-            for (int64_t r = 0; r < R; ++r) {
-                row_lengths[size_t(b * R + r)] = int32_t(std::clamp<int64_t>(len - r * W, 0, W));
-                for (int64_t w = 0; w < W; ++w) {
-                    const int64_t t = r * W + w, inside = t < T;
-                    row_src[size_t((b * R + r) * W + w)] = inside ? b * T + t : -1;
-                    col_src[size_t((b * W + w) * R + r)] = inside ? b * T + t : -1;
-                    col_src_rows[size_t((b * W + w) * R + r)] = inside ? (b * R + r) * W + w : -1;
+            for (int64_t w = 0; w < W; ++w) {
+                for (int64_t r = 0; r < R; ++r) {
+                    const int64_t t = r * W + w;
+                    col_src[size_t((b * W + w) * R + r)] = t < T ? b * T + t : -1;
                 }
-            }
-            for (int64_t w = 0; w < W; ++w)
                 col_lengths[size_t(b * W + w)] = int32_t(len > w ? (len - w + W - 1) / W : 0);
+            }
         }
-        MixContext row_ctx = ctx;
-        row_ctx.lengths = &row_lengths;
-        Var rows = gather_rows(qkv, std::move(row_src), {B * R, W, 3 * C});
-        Var row_out = block_attention_op(rows, heads, row_ctx, dropout_, layer_, nullptr);
-        // Columns: the same queries and keys, the row outputs as values.
+        // Columns: the same queries and keys, the row outputs as values, gathered in one pass.
         MixContext col_ctx = ctx;
         col_ctx.lengths = &col_lengths;
         col_ctx.seed = mix64(ctx.seed ^ 0xa71a1);  // its own dropout masks
-        Var cols = concat_last({gather_rows(qkv, col_src, {B * W, R, 2 * C}, 0, 2 * C),
-                                gather_rows(row_out, col_src_rows, {B * W, R, C})});
+        Var cols = gather_rows({{qkv, 0, 2 * C}, {row_out}}, col_src, {B * W, R, 3 * C});
         Var col_out = block_attention_op(cols, heads, col_ctx, dropout_, layer_, nullptr);
         // Back to sequence order: position t = r·W + w is column cell (b, w, r).
         std::vector<int64_t> back(static_cast<size_t>(B * T));
@@ -69,6 +65,7 @@ class AxialAttention : public AttentionKernel {
     int width_;
     float dropout_;
     int layer_;
+    std::map<int64_t, std::shared_ptr<const BlockPattern>> row_patterns_;  // per padded length
 };
 
 // The grid width: the option, or ⌊√max_len⌋ (32 for a 32×32 image).
@@ -85,14 +82,14 @@ int read_axial_width(const MixerSpec& spec) {
 MixerFootprint axial_footprint(const MixerSpec& spec, const MixerShape& shape) {
     const double W = std::min<double>(read_axial_width(spec), shape.T);
     const double R = std::ceil(shape.T / W), C = spec.dim, A = shape.B * shape.T * C;
-    const double G = shape.B * R * W * C, lse = shape.B * R * W * spec.heads;  // grid-sized
+    const double G = shape.B * R * W * C;  // a column-grid tensor of C channels
+    const double lse_a = shape.B * shape.T * spec.heads, lse_g = shape.B * R * W * spec.heads;
     const double D = C / spec.heads, tile = 64, longest = std::max(W, R);
     const double scratch = double(shape.threads) * ((5 * D + 2 * tile) * tile + 2 * longest * D);
-    // rows, row pass (out, lse), the two column gathers and their concatenation, column pass,
-    // the sequence-order output.
-    const double saved = 3 * G + (G + lse) + 3 * G + 3 * G + (G + lse) + A;
-    // Backward: d cols and the column gathers' gradients, then d rows beside d row_out.
-    return attention_mixer_footprint(spec, shape, 0, saved, 7 * G + scratch);
+    // Row pass (out, lse), the gathered columns, column pass, the sequence-order output.
+    const double saved = (A + lse_a) + 3 * G + (G + lse_g) + A;
+    // Backward: d col_out beside d cols, then d cols beside d row_out.
+    return attention_mixer_footprint(spec, shape, 0, saved, 4 * G + A + scratch);
 }
 
 std::unique_ptr<Mixer> make_axial_mixer(const MixerSpec& spec, ParameterStore& params) {
