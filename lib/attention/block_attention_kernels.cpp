@@ -65,9 +65,11 @@ void DropoutFactors(float* z, int j, int i0, int b, int h, const AttentionCall& 
 
 // xt (D, kBq) = scale · x^T for nq rows of x (row stride ld), lanes past nq zeroed.
 void PackTransposed(float* xt, const float* x, size_t ld, int nq, int D, float scale) {
-    std::fill(xt, xt + size_t(D) * kBq, 0.0f);
-    for (int i = 0; i < nq; ++i)
-        for (int d = 0; d < D; ++d) xt[d * kBq + i] = scale * x[i * ld + d];
+    for (int d = 0; d < D; ++d) {
+        float* row = xt + d * kBq;
+        for (int i = 0; i < nq; ++i) row[i] = scale * x[i * ld + d];
+        std::fill(row + nq, row + kBq, 0.0f);
+    }
 }
 
 // One online-softmax step over an (nk, kBq) score tile, in place on its first nvec vectors of
@@ -220,8 +222,9 @@ void BackwardTile(const AttentionCall& c, const BackwardInputs& g, const QueryTi
         }
     });
     float* dq_rows = dq + (size_t(t.b) * c.dims.T + t.i0) * ld_grad + size_t(t.h) * D;
+    const float scale = c.params.scale;
     for (int i = 0; i < t.nq; ++i)
-        for (int d = 0; d < D; ++d) dq_rows[i * ld_grad + d] += c.params.scale * dqt[d * kBq + i];
+        for (int d = 0; d < D; ++d) dq_rows[i * ld_grad + d] += scale * dqt[d * kBq + i];
 }
 
 }  // namespace
