@@ -118,11 +118,13 @@ void block_attention_backward(float* dq, float* dk, float* dv, int ld_grad, cons
                               int ldo, const float* out, const float* lse, const float* q,
                               const float* k, const float* v, int ld, const int32_t* lengths,
                               const AttentionDims& dims, const AttentionParams& params,
-                              const BlockPattern* pattern, const int32_t* key_lengths) {
+                              const BlockPattern* pattern, const int32_t* key_lengths,
+                              bool overwrite) {
     const AttentionCall c = make_call(q, k, v, ld, lengths, dims, params, pattern, key_lengths);
     XB_CHECK(ldo >= dims.H * dims.D && ld_grad >= dims.H * dims.D, "ldo={}, ld_grad={} < H*D={}",
              ldo, ld_grad, dims.H * dims.D);
-    block_attention_backward_heads(c, {dout, out, size_t(ldo), lse}, dq, dk, dv, size_t(ld_grad));
+    block_attention_backward_heads(c, {dout, out, size_t(ldo), lse, overwrite}, dq, dk, dv,
+                                   size_t(ld_grad));
 }
 
 }  // namespace xb

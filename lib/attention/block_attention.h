@@ -76,13 +76,16 @@ void block_attention_forward(float* out, int ldo, float* lse, const float* q, co
                              const BlockPattern* pattern, const int32_t* key_lengths = nullptr);
 
 // Adds (+=) the gradients of the loss w.r.t. q, k, v into dq, dk, dv, given dout, the out and
-// lse written by forward with the same arguments. Parallel over (b, h); each (b, h) is computed
-// by one thread in a fixed order, so results are bitwise reproducible for any thread count.
+// lse written by forward with the same arguments; with overwrite, writes them instead (all T rows
+// of the H·D columns, 0 where no gradient flows: the buffers may hold anything before). Parallel
+// over (b, h); each (b, h) is computed by one thread in a fixed order, so results are bitwise
+// reproducible for any thread count.
 void block_attention_backward(float* dq, float* dk, float* dv, int ld_grad, const float* dout,
                               int ldo, const float* out, const float* lse, const float* q,
                               const float* k, const float* v, int ld, const int32_t* lengths,
                               const AttentionDims& dims, const AttentionParams& params,
-                              const BlockPattern* pattern, const int32_t* key_lengths = nullptr);
+                              const BlockPattern* pattern, const int32_t* key_lengths = nullptr,
+                              bool overwrite = false);
 
 // Double-precision O(T²)-memory references with an explicit mask built from the same pattern
 // semantics and the same dropout mask (block_attention_naive.cpp); used by the tests.

@@ -223,8 +223,20 @@ void BackwardTile(const AttentionCall& c, const BackwardInputs& g, const QueryTi
     });
     float* dq_rows = dq + (size_t(t.b) * c.dims.T + t.i0) * ld_grad + size_t(t.h) * D;
     const float scale = c.params.scale;
-    for (int i = 0; i < t.nq; ++i)
-        for (int d = 0; d < D; ++d) dq_rows[i * ld_grad + d] += scale * dqt[d * kBq + i];
+    for (int i = 0; i < t.nq; ++i) {
+        float* row = dq_rows + i * ld_grad;
+        if (g.overwrite)
+            for (int d = 0; d < D; ++d) row[d] = scale * dqt[d * kBq + i];
+        else
+            for (int d = 0; d < D; ++d) row[d] += scale * dqt[d * kBq + i];
+    }
+}
+
+// Sets columns [0, D) of rows [r0, r1) (stride ld) of each of x, y, z to 0 (nullptr: skipped).
+void ZeroRows(float* x, float* y, float* z, size_t ld, int r0, int r1, int D) {
+    for (float* m : {x, y, z})
+        if (m)
+            for (int r = r0; r < r1; ++r) std::fill(m + r * ld, m + r * ld + D, 0.0f);
 }
 
 }  // namespace
@@ -263,19 +275,33 @@ void BackwardHeads(const AttentionCall& c, const BackwardInputs& g, float* dq, f
 #pragma omp for schedule(static, 1)
         for (long n = 0; n < n_heads; ++n) {
             const int b = int(n / dims.H), h = int(n % dims.H), len = c.key_lengths[b];
-            if (c.lengths[b] == 0 || len == 0) continue;
+            const size_t head = size_t(b) * dims.T * ld_grad + size_t(h) * D;
+            float *dq_rows = dq + head, *dk_rows = dk + head, *dv_rows = dv + head;
+            if (c.lengths[b] == 0 || len == 0) {
+                if (g.overwrite) ZeroRows(dq_rows, dk_rows, dv_rows, ld_grad, 0, dims.T, D);
+                continue;
+            }
             std::fill(dk_acc, dk_acc + size_t(len) * Dp, 0.0f);
             std::fill(dv_acc, dv_acc + size_t(len) * Dp, 0.0f);
             tiles.clear();
-            append_query_tiles(tiles, c, b, h);
+            append_query_tiles(tiles, c, b, h);  // they cover query rows [0, lengths[b]) once
             for (const QueryTile& t : tiles) BackwardTile(c, g, t, s, dk_acc, dv_acc, dq, ld_grad);
-            float* dk_rows = dk + size_t(b) * dims.T * ld_grad + size_t(h) * D;
-            float* dv_rows = dv + size_t(b) * dims.T * ld_grad + size_t(h) * D;
-            for (int j = 0; j < len; ++j)
-                for (int d = 0; d < D; ++d) {
-                    dk_rows[j * ld_grad + d] += c.params.scale * dk_acc[size_t(j) * Dp + d];
-                    dv_rows[j * ld_grad + d] += dv_acc[size_t(j) * Dp + d];
+            const float scale = c.params.scale;
+            for (int j = 0; j < len; ++j) {
+                float *dkj = dk_rows + j * ld_grad, *dvj = dv_rows + j * ld_grad;
+                const float *ak = dk_acc + size_t(j) * Dp, *av = dv_acc + size_t(j) * Dp;
+                if (g.overwrite) {
+                    for (int d = 0; d < D; ++d) dkj[d] = scale * ak[d];
+                    std::copy(av, av + D, dvj);
+                } else {
+                    for (int d = 0; d < D; ++d) dkj[d] += scale * ak[d];
+                    for (int d = 0; d < D; ++d) dvj[d] += av[d];
                 }
+            }
+            if (g.overwrite) {
+                ZeroRows(dq_rows, nullptr, nullptr, ld_grad, c.lengths[b], dims.T, D);
+                ZeroRows(nullptr, dk_rows, dv_rows, ld_grad, len, dims.T, D);
+            }
         }
     }
 }

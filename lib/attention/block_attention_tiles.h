@@ -50,6 +50,9 @@ struct BackwardInputs {
     const float* out;
     size_t ldo;
     const float* lse;
+    // Write dq, dk, dv instead of adding to them: every element of their H·D columns and T rows
+    // is written once (0 where no gradient flows), so the buffers need no zero-fill first.
+    bool overwrite = false;
 };
 
 // Query tiles of head (b, h): the pattern's query blocks cut at the valid length, then split

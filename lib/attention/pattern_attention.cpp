@@ -28,11 +28,13 @@ Var block_attention_op(const Var& qkv, int heads, const MixContext& ctx, float d
         std::vector<int32_t> lens(*ctx.lengths);
         tape().push(
             [=] {
-                float* d = qkv->grad_buffer().data();
+                bool accumulate = false;
+                float* d = qkv->grad_target(&accumulate);
                 const float* qq = qkv->value.data();
                 block_attention_backward(d, d + C, d + 2 * C, int(3 * C), out->grad.data(), int(C),
                                          out->value.data(), lse.data(), qq, qq + C, qq + 2 * C,
-                                         int(3 * C), lens.data(), dims, p, pattern.get());
+                                         int(3 * C), lens.data(), dims, p, pattern.get(), nullptr,
+                                         !accumulate);
             },
             {out});
     }

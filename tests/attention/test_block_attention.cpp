@@ -319,6 +319,29 @@ TEST_CASE("block attention: backward accumulates, runs are bitwise reproducible"
     CHECK(std::memcmp(a.grad.data(), one.grad.data(), a.grad.size() * sizeof(float)) == 0);
 }
 
+TEST_CASE("block attention: backward with overwrite writes every gradient element once") {
+    // Buffers of NaN: an element overwrite leaves unwritten, or adds to, stays NaN. The result
+    // must be bitwise the accumulated gradient from zero, with padding, empty examples, keys
+    // shorter than queries and pattern blocks without keys.
+    AttentionCase c({4, 130, 3, 32}, {130, 71, 0, 100}, true, 43);
+    const BlockPattern p = random_pattern(130, 3, 20, 3);
+    for (bool separate_keys : {false, true})
+        for (const BlockPattern* pattern : {static_cast<const BlockPattern*>(nullptr), &p}) {
+            CAPTURE(separate_keys);
+            c.key_lengths =
+                separate_keys ? std::vector<int32_t>{40, 130, 9, 0} : std::vector<int32_t>{};
+            c.pattern = pattern;
+            const FusedResult a = run_fused(c);
+            std::vector<float> g(a.grad.size(), NAN);
+            const int C = c.dims.H * c.dims.D;
+            block_attention_backward(g.data(), g.data() + C, g.data() + 2 * C, a.ld_grad,
+                                     c.dout.data(), c.ldo, a.out.data(), a.lse.data(), c.q(), c.k(),
+                                     c.v(), c.ld, c.lengths.data(), c.dims, c.params, c.pattern,
+                                     c.keys(), true);
+            CHECK(std::memcmp(g.data(), a.grad.data(), g.size() * sizeof(float)) == 0);
+        }
+}
+
 TEST_CASE("block attention: padded keys and queries change nothing at valid rows") {
     AttentionCase c({2, 80, 2, 16}, {80, 45}, true, 51);
     const BlockPattern p = window_pattern(80, 16, -1);
