@@ -77,12 +77,13 @@ Var cross_attention(const Var& q, const Var& kv, int heads,
                         std::memcpy(dout.data() + b * T * C, out->grad.data() + b * Tq * C,
                                     sizeof(float) * Tq * C);
                 }
-                Tensor g = Tensor::zeros({B, T, 3 * C});
+                Tensor g = Tensor::empty({B, T, 3 * C});  // overwritten whole
                 float* d = g.data();
                 const float* bb = buf.data();
                 block_attention_backward(d, d + C, d + 2 * C, int(3 * C), dout.data(), int(C),
                                          out_full.data(), lse.data(), bb, bb + C, bb + 2 * C,
-                                         int(3 * C), qlen.data(), dims, p, nullptr, klen.data());
+                                         int(3 * C), qlen.data(), dims, p, nullptr, klen.data(),
+                                         true);
                 float* dq = q->requires_grad ? q->grad_buffer().data() : nullptr;
                 float* dkv = kv->requires_grad ? kv->grad_buffer().data() : nullptr;
 #pragma omp parallel for schedule(static)

@@ -175,12 +175,13 @@ Var lsh_attention(const Var& qv, int heads, const std::vector<int32_t>& lengths,
                     std::copy_n(out->value.data() + src, D, comb_s.data() + row * D);
                     lse_c.data()[row] = lse.data()[g * T + t];
                 }
-                Tensor grad = Tensor::zeros({GR, T, 3 * D});
+                Tensor grad = Tensor::empty({GR, T, 3 * D});  // overwritten whole
                 float* d = grad.data();
                 const float* rq = rows.data();
                 block_attention_backward(d, d + D, d + 2 * D, int(3 * D), dout_s.data(), int(D),
                                          comb_s.data(), lse_c.data(), rq, rq + D, rq + 2 * D,
-                                         int(3 * D), lens.data(), dims, p, pattern.get());
+                                         int(3 * D), lens.data(), dims, p, pattern.get(), nullptr,
+                                         true);
                 // Back to token order, one head per thread (fixed order: race-free and
                 // reproducible); the key gradient goes through the normalisation.
                 float* dqv = qv->grad_buffer().data();
