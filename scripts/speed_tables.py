@@ -14,6 +14,10 @@ re-runs them to check the docs):
         DIR_SLOW (e.g. avx512 -> avx2), and how far that moves the ratio of the worst pair of
         variants (LRA Table 2 standing across instruction sets); --without adds the worst pair
         among the other variants
+    scripts/speed_tables.py change DIR_BEFORE[,DIR...] DIR_AFTER[,DIR...]
+        per variant and length, the median step times of two builds on the same machine and
+        target (one directory per round of the same speed command) and the ratio of the best
+        after to the best before
 """
 import glob
 import json
@@ -103,12 +107,33 @@ def isa_standing(fast_dir, slow_dir, without):
               " | ".join(worst_pair(factor, rest, t) for t in lengths) + " |")
 
 
+def change(before_dirs, after_dirs):
+    """Rounds of the same speed command on two builds: comma-separated directories, one per round."""
+    step = lambda doc: {(r["variant"], r["length"]): r["median_step_s"] for r in doc["records"]}
+    before = [newest_speed_file(d) for d in before_dirs.split(",")]
+    after = [newest_speed_file(d) for d in after_dirs.split(",")]
+    env = lambda doc: f"{doc['environment']['git_commit']} ({doc['environment']['simd']})"
+    print(f"Before: {env(before[0])}; after: {env(after[0])}; median step s of each round; "
+          "ratio = best after / best before.")
+    print()
+    print("| variant | T | before s | after s | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    a, b = [step(d) for d in before], [step(d) for d in after]
+    for k in a[0]:
+        if all(k in x for x in a + b):
+            ta, tb = [x[k] for x in a], [x[k] for x in b]
+            print(f"| {k[0]} | {k[1]} | {' '.join(f'{t:.3f}' for t in ta)} "
+                  f"| {' '.join(f'{t:.3f}' for t in tb)} | {min(tb) / min(ta):.2f} |")
+
+
 def main():
     args = sys.argv[1:]
     if len(args) == 2 and args[0] == "pytorch":
         pytorch(args[1])
     elif len(args) >= 2 and args[0] == "kernel":
         kernel(args[1:])
+    elif len(args) == 3 and args[0] == "change":
+        change(args[1], args[2])
     elif len(args) == 3 and args[0] == "isa-standing":
         isa_standing(args[1], args[2], [])
     elif len(args) == 5 and args[0] == "isa-standing" and args[3] == "--without":
