@@ -1,5 +1,6 @@
 # Writes OUTPUT, a C++ source defining xb::kGitCommit, from `git rev-parse` in SOURCE_DIR
-# ("unknown" outside a git checkout). Run at every build (the xb_git_commit target); the file is
+# ("unknown" outside a git checkout), with "-dirty" appended when tracked files differ from that
+# commit (the binary was built from code the commit does not hold). Run at every build (the xb_git_commit target); the file is
 # rewritten only when the commit changed, so an unchanged commit recompiles nothing.
 cmake_minimum_required(VERSION 3.20)  # policies for script mode (-P)
 execute_process(COMMAND git rev-parse --short=12 HEAD WORKING_DIRECTORY ${SOURCE_DIR}
@@ -7,6 +8,12 @@ execute_process(COMMAND git rev-parse --short=12 HEAD WORKING_DIRECTORY ${SOURCE
                 RESULT_VARIABLE status)
 if(NOT status EQUAL 0 OR NOT commit)
   set(commit "unknown")
+else()
+  execute_process(COMMAND git status --porcelain --untracked-files=no
+                  WORKING_DIRECTORY ${SOURCE_DIR} OUTPUT_VARIABLE changes ERROR_QUIET)
+  if(changes)
+    set(commit "${commit}-dirty")
+  endif()
 endif()
 file(CONFIGURE OUTPUT ${OUTPUT} CONTENT
 "// Generated at build time by cmake/git_commit.cmake.\n#include \"report/build_info.h\"\n\
