@@ -191,8 +191,9 @@ void BackwardTile(const AttentionCall& c, const BackwardInputs& g, const QueryTi
     PackTransposed(qt, q, c.ld, t.nq, D, c.params.scale);
     PackTransposed(dot, dout, g.ldo, t.nq, D, 1.0f);
     std::fill(dqt, dqt + size_t(D) * kBq, 0.0f);
-    std::fill(qn, qn + size_t(kBq) * Dp, 0.0f);
-    std::fill(don, don + size_t(kBq) * Dp, 0.0f);
+    // Rows past nq and columns past D of qn, don are zero; only those are filled.
+    std::fill(qn + size_t(t.nq) * Dp, qn + size_t(kBq) * Dp, 0.0f);
+    std::fill(don + size_t(t.nq) * Dp, don + size_t(kBq) * Dp, 0.0f);
     for (int i = 0; i < kBq; ++i) {
         lse[i] = kInf;
         dvec[i] = 0.0f;
@@ -203,6 +204,8 @@ void BackwardTile(const AttentionCall& c, const BackwardInputs& g, const QueryTi
             don[i * Dp + d] = dout[i * g.ldo + d];
             dot_sum += dout[i * g.ldo + d] * out[i * g.ldo + d];
         }
+        std::fill(qn + i * Dp + D, qn + (i + 1) * Dp, 0.0f);
+        std::fill(don + i * Dp + D, don + (i + 1) * Dp, 0.0f);
         dvec[i] = dot_sum;
         if (lse_in[i] != -kInf) lse[i] = lse_in[i];
     }
