@@ -1,7 +1,8 @@
 # Writes OUTPUT, a C++ source defining xb::kGitCommit, from `git rev-parse` in SOURCE_DIR
 # ("unknown" outside a git checkout), with "-dirty" appended when tracked files differ from that
-# commit (the binary was built from code the commit does not hold). Run at every build (the xb_git_commit target); the file is
-# rewritten only when the commit changed, so an unchanged commit recompiles nothing.
+# commit (the binary was built from code the commit does not hold). Run at every build (the
+# xb_git_commit target); the file is rewritten only when that text changed, so an unchanged
+# commit recompiles nothing.
 cmake_minimum_required(VERSION 3.20)  # policies for script mode (-P)
 execute_process(COMMAND git rev-parse --short=12 HEAD WORKING_DIRECTORY ${SOURCE_DIR}
                 OUTPUT_VARIABLE commit OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET

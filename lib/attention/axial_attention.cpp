@@ -7,7 +7,6 @@
 // rows: time O(B·H·T·(W + T/W)·D) = O(T√T) at W = √T, memory O(B·T·C). Exact on a 1 × T grid.
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <memory>
 
 #include "attention/block_attention.h"
@@ -25,16 +24,18 @@ namespace {
 class AxialAttention : public AttentionKernel {
   public:
     AxialAttention(int width, float dropout, int layer)
-        : width_(width), dropout_(dropout), layer_(layer) {}
+        : width_(width),
+          dropout_(dropout),
+          layer_(layer),
+          rows_(dropout, layer,
+                [width](int T, int) { return local_pattern(T, std::min(width, T)); }) {}
 
     Var attend(const Var& qkv, int heads, const MixContext& ctx) override {
         const std::vector<int32_t>& lengths = *ctx.lengths;
         const int64_t B = qkv->value.dim(0), T = qkv->value.dim(1), C = qkv->value.dim(2) / 3;
         const int64_t W = std::min<int64_t>(width_, T), R = (T + W - 1) / W;
         // Rows are runs of W consecutive positions: the local pattern with blocks of W, in place.
-        std::shared_ptr<const BlockPattern>& rows = row_patterns_[T];
-        if (!rows) rows = std::make_shared<const BlockPattern>(local_pattern(int(T), int(W)));
-        Var row_out = block_attention_op(qkv, heads, ctx, dropout_, layer_, rows);
+        Var row_out = rows_.attend(qkv, heads, ctx);
         // Column layout (B·W, R, ·): cell (b, w, r) is position r·W + w, or padding past T.
         std::vector<int64_t> col_src(static_cast<size_t>(B * W * R));
         std::vector<int32_t> col_lengths(static_cast<size_t>(B * W));
@@ -65,7 +66,7 @@ class AxialAttention : public AttentionKernel {
     int width_;
     float dropout_;
     int layer_;
-    std::map<int64_t, std::shared_ptr<const BlockPattern>> row_patterns_;  // per padded length
+    PatternAttention rows_;  // the row pass
 };
 
 // The grid width: the option, or ⌊√max_len⌋ (32 for a 32×32 image).

@@ -235,11 +235,9 @@ void BackwardTile(const AttentionCall& c, const BackwardInputs& g, const QueryTi
     }
 }
 
-// Sets columns [0, D) of rows [r0, r1) (stride ld) of each of x, y, z to 0 (nullptr: skipped).
-void ZeroRows(float* x, float* y, float* z, size_t ld, int r0, int r1, int D) {
-    for (float* m : {x, y, z})
-        if (m)
-            for (int r = r0; r < r1; ++r) std::fill(m + r * ld, m + r * ld + D, 0.0f);
+// Sets columns [0, D) of rows [r0, r1) of m (row stride ld) to 0.
+void ZeroRows(float* m, size_t ld, int r0, int r1, int D) {
+    for (int r = r0; r < r1; ++r) std::fill(m + r * ld, m + r * ld + D, 0.0f);
 }
 
 }  // namespace
@@ -281,7 +279,8 @@ void BackwardHeads(const AttentionCall& c, const BackwardInputs& g, float* dq, f
             const size_t head = size_t(b) * dims.T * ld_grad + size_t(h) * D;
             float *dq_rows = dq + head, *dk_rows = dk + head, *dv_rows = dv + head;
             if (c.lengths[b] == 0 || len == 0) {
-                if (g.overwrite) ZeroRows(dq_rows, dk_rows, dv_rows, ld_grad, 0, dims.T, D);
+                if (g.overwrite)
+                    for (float* m : {dq_rows, dk_rows, dv_rows}) ZeroRows(m, ld_grad, 0, dims.T, D);
                 continue;
             }
             std::fill(dk_acc, dk_acc + size_t(len) * Dp, 0.0f);
@@ -302,8 +301,8 @@ void BackwardHeads(const AttentionCall& c, const BackwardInputs& g, float* dq, f
                 }
             }
             if (g.overwrite) {
-                ZeroRows(dq_rows, nullptr, nullptr, ld_grad, c.lengths[b], dims.T, D);
-                ZeroRows(nullptr, dk_rows, dv_rows, ld_grad, len, dims.T, D);
+                ZeroRows(dq_rows, ld_grad, c.lengths[b], dims.T, D);
+                for (float* m : {dk_rows, dv_rows}) ZeroRows(m, ld_grad, len, dims.T, D);
             }
         }
     }
