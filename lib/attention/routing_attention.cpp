@@ -33,33 +33,28 @@ void normalise_row(const float* x, int D, float* out) {
 }
 
 // Dot products of token t's normalised query with every centroid -> scores[t·K + c], each
-// summed over d in order in double. The loop runs over 8 centroids at a time innermost, so
-// that it vectorises without reordering any sum: the scores are bit-identical to one dot
-// product per (t, c).
+// summed over d in order in double. The loop runs over 8 centroids at a time innermost (the
+// transposed centroids are zero-padded to a multiple of 8), so that it vectorises without
+// reordering any sum: the scores are bit-identical to one dot product per (t, c).
 std::vector<double> token_scores(const float* q, int64_t ld, int length, int D,
                                  const float* centroids, int K) {
     constexpr int kLanes = 8;
-    std::vector<double> scores(size_t(length) * K), mu_t(size_t(D) * K);
+    const int Kp = (K + kLanes - 1) / kLanes * kLanes;
+    std::vector<double> scores(size_t(length) * K), mu_t(size_t(D) * Kp, 0.0);
     for (int c = 0; c < K; ++c)
-        for (int d = 0; d < D; ++d) mu_t[size_t(d) * K + c] = double(centroids[c * D + d]);
+        for (int d = 0; d < D; ++d) mu_t[size_t(d) * Kp + c] = double(centroids[c * D + d]);
     std::vector<float> qn(static_cast<size_t>(D));
     for (int t = 0; t < length; ++t) {
         normalise_row(q + t * ld, D, qn.data());
         double* s = scores.data() + size_t(t) * K;
-        int c0 = 0;
-        for (; c0 + kLanes <= K; c0 += kLanes) {  // kLanes running sums held in registers
+        for (int c0 = 0; c0 < K; c0 += kLanes) {  // kLanes running sums held in registers
             double acc[kLanes] = {};
             for (int d = 0; d < D; ++d) {
                 const double qd = qn[d];
-                const double* m = mu_t.data() + size_t(d) * K + c0;
+                const double* m = mu_t.data() + size_t(d) * Kp + c0;
                 for (int j = 0; j < kLanes; ++j) acc[j] += qd * m[j];
             }
-            std::copy(acc, acc + kLanes, s + c0);
-        }
-        for (; c0 < K; ++c0) {
-            double acc = 0;
-            for (int d = 0; d < D; ++d) acc += double(qn[d]) * mu_t[size_t(d) * K + c0];
-            s[c0] = acc;
+            std::copy(acc, acc + std::min(kLanes, K - c0), s + c0);
         }
     }
     return scores;
