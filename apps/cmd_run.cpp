@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <csignal>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -17,6 +16,7 @@
 #include "report/json_file.h"
 #include "report/run_report.h"
 #include "setup/run_setup.h"
+#include "stop_signals.h"
 #include "train/checkpoint.h"
 #include "train/data_parallel.h"
 #include "train/trainer.h"
@@ -39,18 +39,6 @@ struct RunOptions {
     bool resume = false;  // require a checkpoint to continue from
     bool fresh = false;   // ignore (and overwrite) an existing checkpoint
 };
-
-// The first SIGINT/SIGTERM asks the trainer to stop after the current step (a report with
-// status "interrupted" follows); a second one ends the process at once, without a report, for
-// when the first cannot be honoured soon (for example during a long data generation).
-void on_signal(int sig) {
-    if (g_stop_requested) {
-        std::signal(sig, SIG_DFL);
-        std::raise(sig);
-        return;
-    }
-    g_stop_requested = true;
-}
 
 // The checkpoint to continue from: the report's own checkpoint when it exists (required with
 // --resume), unless --fresh. A checkpoint of another config is refused, naming the keys.
@@ -91,9 +79,8 @@ std::string percent(const std::optional<double>& v) {
 }
 
 int run_command(const RunOptions& o) {
-    // Installed first, so that an interrupt during data generation also ends in a report.
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    // Taken first, so that an interrupt during data generation also ends in a report.
+    take_stop_signals();
     std::vector<std::string> overrides = o.overrides;
     if (o.seed) overrides.push_back(fmt::format("seed={}", *o.seed));
     if (o.threads) overrides.push_back(fmt::format("train.threads={}", *o.threads));
@@ -162,8 +149,6 @@ int run_command(const RunOptions& o) {
     if (world_rank() == 0)
         hooks.save = [&checkpoint](const Checkpoint& c) { write_checkpoint(checkpoint, c); };
     RunResult r = train_and_evaluate(setup, *task, data, hooks);
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
     if (progress && r.status != "completed") fmt::print(stderr, "\n");
 
     if (world_rank() != 0) return r.status == "interrupted" ? 130 : 0;  // rank 0 alone reports

@@ -252,6 +252,9 @@ TEST_CASE("sweep cli: a cell stopped mid-run resumes from its checkpoint when th
     CHECK(WEXITSTATUS(status) == 130);
     const std::string ckpt = checkpoint();
     const std::string report = ckpt.substr(0, ckpt.size() - 5);
+    std::string log;
+    for (const auto& e : fs::directory_iterator(out + "/logs")) log += read_text(e.path().string());
+    CAPTURE(log);
     REQUIRE(xb::read_json_file(report)["status"] == "interrupted");
 
     CommandResult r =
