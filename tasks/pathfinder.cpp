@@ -39,6 +39,7 @@ PathfinderGeometry read_geometry(const nlohmann::json& options, PathfinderGeomet
     g.marker_radius = r.get_double("marker_radius", g.marker_radius);
     g.clearance = r.get_double("clearance", g.clearance);
     g.intensity = r.get_int("intensity", g.intensity);
+    g.match_distance = r.get_bool("match_distance", g.match_distance);
     r.finish();
     auto need = [](bool ok, const std::string& msg) {
         if (!ok) throw ConfigError("task.options." + msg);
@@ -86,22 +87,19 @@ class PathfinderTask : public Task {
                             cfg.max_len, g_.side, g_.side, pixels, pixels));
         // One probe image tells a too-crowded geometry apart before thousands are attempted.
         Rng probe(seed, kPathfinderStream ^ 0x70726f6265ULL);
-        if (render_pathfinder(probe, g_, 1, 2000).empty())
+        if (render_pathfinder(probe, g_, 1, 2000).pixels.empty())
             throw ConfigError(fmt::format(
                 "task.options: no layout found for the {} geometry (snakes too long or too many "
                 "distractors for a {}x{} image)",
                 name_, g_.side, g_.side));
         const PathfinderGeometry g = g_;
-        return generate_balanced_splits(cfg, seed, kPathfinderStream + uint64_t(g.side), 2,
-                                        [g](Rng& rng, int32_t label) {
-                                            std::vector<uint8_t> px;
-                                            while (px.empty())
-                                                px = render_pathfinder(rng, g, label);
-                                            Example ex;
-                                            ex.tokens = pixels_to_tokens(px);
-                                            ex.label = label;
-                                            return ex;
-                                        });
+        return generate_balanced_splits(
+            cfg, seed, kPathfinderStream + uint64_t(g.side), 2, [g](Rng& rng, int32_t label) {
+                Example ex;
+                ex.tokens = pixels_to_tokens(render_pathfinder_example(rng, g, label).pixels);
+                ex.label = label;
+                return ex;
+            });
     }
     Dataset load(const TaskConfig& cfg) const override {
         std::vector<Example> all = read_pathfinder_dir(cfg.data_dir, g_.side);

@@ -15,6 +15,8 @@ struct Segment {
     Point a, b;
 };
 
+double distance(Point a, Point b) { return std::hypot(a.x - b.x, a.y - b.y); }
+
 double segment_distance(Point p, const Segment& s) {
     double dx = s.b.x - s.a.x, dy = s.b.y - s.a.y;
     double len2 = dx * dx + dy * dy;
@@ -109,8 +111,8 @@ bool grow_snake(Rng& rng, const PathfinderGeometry& g, Canvas& canvas, int id, i
 
 }  // namespace
 
-std::vector<uint8_t> render_pathfinder(Rng& rng, const PathfinderGeometry& g, int label,
-                                       int max_tries) {
+PathfinderImage render_pathfinder(Rng& rng, const PathfinderGeometry& g, int label, int max_tries,
+                                  double target_distance) {
     for (int attempt = 0; attempt < max_tries; ++attempt) {
         Canvas canvas(g);
         std::vector<std::vector<Segment>> snakes(2);
@@ -120,7 +122,19 @@ std::vector<uint8_t> render_pathfinder(Rng& rng, const PathfinderGeometry& g, in
         Point ends[2][2] = {{snakes[0].front().a, snakes[0].back().b},
                             {snakes[1].front().a, snakes[1].back().b}};
         int e1 = int(rng.uniform_int(0, 1)), e2 = int(rng.uniform_int(0, 1));
+        if (!label && target_distance >= 0) {  // the pair of ends closest to the target
+            double best = -1;
+            for (int a = 0; a < 2; ++a)
+                for (int b = 0; b < 2; ++b) {
+                    double miss = std::abs(distance(ends[0][a], ends[1][b]) - target_distance);
+                    if (best < 0 || miss < best) best = miss, e1 = a, e2 = b;
+                }
+        }
         Point markers[2] = {ends[0][e1], label ? ends[0][1 - e1] : ends[1][e2]};
+        const double marker_distance = distance(markers[0], markers[1]);
+        if (target_distance >= 0 &&
+            std::abs(marker_distance - target_distance) > kMarkerDistanceTolerance)
+            continue;
         int marker_owner[2] = {1, label ? 1 : 2};
         // A marker must not touch the other long snake.
         const double marker_reach = g.marker_radius + g.thickness / 2 + g.clearance;
@@ -155,9 +169,22 @@ std::vector<uint8_t> render_pathfinder(Rng& rng, const PathfinderGeometry& g, in
         for (const auto& m : markers) draw({m, m}, g.marker_radius);
         std::vector<uint8_t> px(cover.size());
         for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(std::lround(cover[i] * g.intensity));
-        return px;
+        return {std::move(px), marker_distance};
     }
     return {};
+}
+
+PathfinderImage render_pathfinder_example(Rng& rng, const PathfinderGeometry& g, int label) {
+    while (true) {
+        double target = -1;
+        if (g.match_distance) {
+            PathfinderImage positive = render_pathfinder(rng, g, 1);
+            if (positive.pixels.empty()) continue;
+            target = positive.marker_distance;
+        }
+        PathfinderImage image = render_pathfinder(rng, g, label, 200, target);
+        if (!image.pixels.empty()) return image;
+    }
 }
 
 }  // namespace xb
