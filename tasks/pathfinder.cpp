@@ -93,13 +93,16 @@ class PathfinderTask : public Task {
                 "distractors for a {}x{} image)",
                 name_, g_.side, g_.side));
         const PathfinderGeometry g = g_;
-        return generate_balanced_splits(
-            cfg, seed, kPathfinderStream + uint64_t(g.side), 2, [g](Rng& rng, int32_t label) {
-                Example ex;
-                ex.tokens = pixels_to_tokens(render_pathfinder_example(rng, g, label).pixels);
-                ex.label = label;
-                return ex;
-            });
+        return generate_balanced_splits(cfg, seed, kPathfinderStream + uint64_t(g.side), 2,
+                                        [g](Rng& rng, int32_t label) {
+                                            Example ex;
+                                            PathfinderImage image;
+                                            while (image.pixels.empty())
+                                                image = render_pathfinder(rng, g, label);
+                                            ex.tokens = pixels_to_tokens(image.pixels);
+                                            ex.label = label;
+                                            return ex;
+                                        });
     }
     Dataset load(const TaskConfig& cfg) const override {
         std::vector<Example> all = read_pathfinder_dir(cfg.data_dir, g_.side);

@@ -67,17 +67,24 @@ class Canvas {
     std::vector<int> owner_;
 };
 
+constexpr double kPi = 3.14159265358979323846;
+
 // Grows one snake of n paddles that avoids other snakes and itself; claims its pixels on success.
+// Each attempt starts at a uniform point of the image, or with `around` at a uniform angle and
+// distance `radius` from *around.
 bool grow_snake(Rng& rng, const PathfinderGeometry& g, Canvas& canvas, int id, int n,
-                std::vector<Segment>& out) {
-    const double pi = 3.14159265358979323846;
-    const double turn = g.max_turn * pi / 180.0;
+                std::vector<Segment>& out, const Point* around = nullptr, double radius = 0) {
+    const double turn = g.max_turn * kPi / 180.0;
     const double reach = g.thickness + g.clearance;  // centre-line distance to other snakes
     for (int attempt = 0; attempt < 40; ++attempt) {
         out.clear();
         Point p{g.thickness + rng.uniform() * (g.side - 2 * g.thickness),
                 g.thickness + rng.uniform() * (g.side - 2 * g.thickness)};
-        double theta = rng.uniform() * 2 * pi;
+        if (around) {
+            const double phi = rng.uniform() * 2 * kPi;
+            p = {around->x + radius * std::cos(phi), around->y + radius * std::sin(phi)};
+        }
+        double theta = rng.uniform() * 2 * kPi;
         bool ok = canvas.inside(p);
         for (int k = 0; ok && k < n; ++k) {
             bool placed = false;
@@ -111,36 +118,38 @@ bool grow_snake(Rng& rng, const PathfinderGeometry& g, Canvas& canvas, int id, i
 
 }  // namespace
 
-PathfinderImage render_pathfinder(Rng& rng, const PathfinderGeometry& g, int label, int max_tries,
-                                  double target_distance) {
+PathfinderImage render_pathfinder(Rng& rng, const PathfinderGeometry& g, int label, int max_tries) {
     for (int attempt = 0; attempt < max_tries; ++attempt) {
         Canvas canvas(g);
         std::vector<std::vector<Segment>> snakes(2);
         if (!grow_snake(rng, g, canvas, 1, g.contour_length, snakes[0])) continue;
-        if (!grow_snake(rng, g, canvas, 2, g.contour_length, snakes[1])) continue;
-        // Markers: both ends of snake 1 (positive) or one end of each long snake (negative).
-        Point ends[2][2] = {{snakes[0].front().a, snakes[0].back().b},
-                            {snakes[1].front().a, snakes[1].back().b}};
-        int e1 = int(rng.uniform_int(0, 1)), e2 = int(rng.uniform_int(0, 1));
-        if (!label && target_distance >= 0) {  // the pair of ends closest to the target
-            double best = -1;
-            for (int a = 0; a < 2; ++a)
-                for (int b = 0; b < 2; ++b) {
-                    double miss = std::abs(distance(ends[0][a], ends[1][b]) - target_distance);
-                    if (best < 0 || miss < best) best = miss, e1 = a, e2 = b;
-                }
-        }
-        Point markers[2] = {ends[0][e1], label ? ends[0][1 - e1] : ends[1][e2]};
-        const double marker_distance = distance(markers[0], markers[1]);
-        if (target_distance >= 0 &&
-            std::abs(marker_distance - target_distance) > kMarkerDistanceTolerance)
+        const Point own[2] = {snakes[0].front().a, snakes[0].back().b};
+        // match_distance: snake 2 starts as far from the first marker's end of snake 1 as its
+        // other end is, and a negative's second marker goes on that start. (Otherwise the draws
+        // keep the order they had before the option existed, so default datasets are unchanged.)
+        int e1 = 0, e2 = 0;
+        if (g.match_distance) e1 = int(rng.uniform_int(0, 1));
+        if (!grow_snake(rng, g, canvas, 2, g.contour_length, snakes[1],
+                        g.match_distance ? &own[e1] : nullptr, distance(own[0], own[1])))
             continue;
+        if (!g.match_distance) {
+            e1 = int(rng.uniform_int(0, 1));
+            e2 = int(rng.uniform_int(0, 1));
+        }
+        // Markers: both ends of snake 1 (positive) or one end of each long snake (negative).
+        const Point other[2] = {snakes[1].front().a, snakes[1].back().b};
+        Point markers[2] = {own[e1], label ? own[1 - e1] : other[e2]};
+        const double marker_distance = distance(markers[0], markers[1]);
         int marker_owner[2] = {1, label ? 1 : 2};
-        // A marker must not touch the other long snake.
+        // A marker must not touch the other long snake. With match_distance, neither may a
+        // marker of the other label, so that the layouts of the two labels stay alike.
         const double marker_reach = g.marker_radius + g.thickness / 2 + g.clearance;
         bool clear = true;
         for (int m = 0; m < 2 && clear; ++m)
             clear = !canvas.blocked({markers[m], markers[m]}, marker_reach, marker_owner[m]);
+        if (g.match_distance && clear)
+            clear = !canvas.blocked({own[1 - e1], own[1 - e1]}, marker_reach, 1) &&
+                    !canvas.blocked({other[0], other[0]}, marker_reach, 2);
         if (!clear) continue;
         for (int m = 0; m < 2; ++m)
             canvas.claim({markers[m], markers[m]}, g.marker_radius + 0.5, marker_owner[m]);
@@ -172,19 +181,6 @@ PathfinderImage render_pathfinder(Rng& rng, const PathfinderGeometry& g, int lab
         return {std::move(px), marker_distance};
     }
     return {};
-}
-
-PathfinderImage render_pathfinder_example(Rng& rng, const PathfinderGeometry& g, int label) {
-    while (true) {
-        double target = -1;
-        if (g.match_distance) {
-            PathfinderImage positive = render_pathfinder(rng, g, 1);
-            if (positive.pixels.empty()) continue;
-            target = positive.marker_distance;
-        }
-        PathfinderImage image = render_pathfinder(rng, g, label, 200, target);
-        if (!image.pixels.empty()) return image;
-    }
 }
 
 }  // namespace xb

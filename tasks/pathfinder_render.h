@@ -26,8 +26,9 @@ struct PathfinderGeometry {
     double marker_radius = 1.5;
     double clearance = 1.0;  // empty pixels kept between different snakes and markers
     int intensity = 255;     // brightest path value on a black background
-    // When set, both classes draw the distance between the markers from the same distribution
-    // (that of positive layouts), so it says nothing about the label; see the generator.
+    // When set, both classes have the same layouts and marker distances: snake 2 starts as far
+    // from one end of snake 1 (the first marker) as snake 1's other end is; the second marker
+    // goes on that other end (positive) or on snake 2's start (negative).
     bool match_distance = false;
 };
 
@@ -37,22 +38,10 @@ struct PathfinderImage {
     double marker_distance = 0;
 };
 
-// Markers of a layout count as `target_distance` apart when within this many pixels of it.
-constexpr double kMarkerDistanceTolerance = 0.1;
-
 // Renders one image with the given label (1 = connected). Retries internally until a valid layout
 // is found; returns empty pixels if none was found in `max_tries` layouts (the geometry is too
-// crowded). With target_distance >= 0, a layout is valid only if its markers are within
-// kMarkerDistanceTolerance of that distance, and a negative puts its markers on the pair of
-// ends (one per snake) closest to it.
+// crowded).
 PathfinderImage render_pathfinder(Rng& rng, const PathfinderGeometry& g, int label,
-                                  int max_tries = 200, double target_distance = -1);
-
-// One example of a generated dataset: retries until a layout is found. With match_distance, the
-// target distance is first drawn as the marker distance of a fresh positive layout (for either
-// label), so both classes share that distribution; a target that this label's layouts do not meet
-// within the tries is replaced by a new draw. Loops forever on a geometry with no layout at all
-// (the task checks one probe layout first).
-PathfinderImage render_pathfinder_example(Rng& rng, const PathfinderGeometry& g, int label);
+                                  int max_tries = 200);
 
 }  // namespace xb
