@@ -124,11 +124,13 @@ PathfinderImage render_pathfinder(Rng& rng, const PathfinderGeometry& g, int lab
         std::vector<std::vector<Segment>> snakes(2);
         if (!grow_snake(rng, g, canvas, 1, g.contour_length, snakes[0])) continue;
         const Point own[2] = {snakes[0].front().a, snakes[0].back().b};
-        // match_distance: snake 2 starts as far from the first marker's end of snake 1 as its
-        // other end is, and a negative's second marker goes on that start. (Otherwise the draws
-        // keep the order they had before the option existed, so default datasets are unchanged.)
+        // match_distance: the first marker goes on snake 1's start, snake 2 starts as far from it
+        // as snake 1's other end is, and a negative's second marker goes on that start. A fixed
+        // end for the first marker keeps the two labels' marker positions alike: with a random
+        // one, a centroid labeler on the middle rows of a 16x16 image was right on 56% of them.
+        // (Otherwise the draws keep the order they had before the option existed, so default
+        // datasets are unchanged.)
         int e1 = 0, e2 = 0;
-        if (g.match_distance) e1 = int(rng.uniform_int(0, 1));
         if (!grow_snake(rng, g, canvas, 2, g.contour_length, snakes[1],
                         g.match_distance ? &own[e1] : nullptr, distance(own[0], own[1])))
             continue;
