@@ -26,9 +26,9 @@ struct PathfinderGeometry {
     double marker_radius = 1.5;
     double clearance = 1.0;  // empty pixels kept between different snakes and markers
     int intensity = 255;     // brightest path value on a black background
-    // When set, both classes have the same layouts and marker distances: snake 2 starts as far
-    // from one end of snake 1 (the first marker) as snake 1's other end is; the second marker
-    // goes on that other end (positive) or on snake 2's start (negative).
+    // When set, both classes have the same layouts and marker distances: the first marker goes
+    // on snake 1's start, snake 2 starts as far from it as snake 1's other end is, and the second
+    // marker goes on that other end (positive) or on snake 2's start (negative).
     bool match_distance = false;
 };
 
