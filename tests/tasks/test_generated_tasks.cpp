@@ -151,16 +151,17 @@ TEST_CASE("generated tasks: a labeler seeing one fixed 10% window is at chance")
     const nlohmann::json quick_pathfinder = {{"side", 16},       {"contour_length", 3},
                                              {"min_gap", 0},     {"max_gap", 0},
                                              {"distractors", 0}, {"match_distance", true}};
+    const nlohmann::json defaults = nlohmann::json::object();
     for (const WindowCase& c :
-         {WindowCase{"text", 4000, 2, {}}, WindowCase{"retrieval", 4000, 2, {}},
-          WindowCase{"image", 1024, 10, {}}, WindowCase{"pathfinder", 1024, 2, {}},
+         {WindowCase{"text", 4000, 2, defaults}, WindowCase{"retrieval", 4000, 2, defaults},
+          WindowCase{"image", 1024, 10, defaults}, WindowCase{"pathfinder", 1024, 2, defaults},
           WindowCase{"pathfinder", 256, 2, quick_pathfinder}}) {
         const std::string name = c.name + (c.options.empty() ? "" : " " + c.options.dump());
         CAPTURE(name);
         // 32x32 Pathfinder images are the slowest to generate (crowded layouts): fewer of them.
         const bool slow = name == "pathfinder";
-        TaskConfig cfg = task_config(c.name, slow ? 1500 : 3000, 1, slow ? 1000 : 2000, c.max_len,
-                                     c.options.empty() ? nlohmann::json::object() : c.options);
+        TaskConfig cfg =
+            task_config(c.name, slow ? 1500 : 3000, 1, slow ? 1000 : 2000, c.max_len, c.options);
         auto task = make_task(cfg);
         Dataset d = task->generate(cfg, 11);
         const double chance = 1.0 / c.classes;
