@@ -7,7 +7,12 @@
 // uses, so the evidence is countable even by a byte-level model, but only over the whole
 // document: locally each cue is almost equally likely to be either polarity, and a 10% window
 // sees about n/10 cues whose balance is nearly uninformative (tests/tasks/
-// test_generated_tasks.cpp). Tokens are bytes + 1 (0 = padding), vocab 257.
+// test_generated_tasks.cpp). Option irony = p: a fraction p of the documents (drawn per
+// document) also hold one sentence saying the review is meant in jest, the only 'j' in any
+// document, and their label is the reverse of their cue balance. The label is then balance XOR
+// irony: the balance alone is right on a fraction 1 - p, and only a model that relates the jest
+// sentence to cues far from it does better; a 10% window that sees the jest sentence still sees
+// only a tenth of the cues. Tokens are bytes + 1 (0 = padding), vocab 257.
 // Loading: the aclImdb layout; train = train/, test = test/, and val = val/ when present (as
 // `data` writes it) else test/ (LRA evaluates on the test set as validation). n_* are ignored.
 #include <fmt/format.h>
@@ -37,11 +42,15 @@ const std::vector<std::string> kPositive = {"amazing", "breezy", "zesty", "blazi
                                             "prized",  "cozy",   "zippy"};
 const std::vector<std::string> kNegative = {"awkward", "clunky", "sickly", "murky",
                                             "broken",  "bleak",  "tacky"};
+// Irony sentences: each holds exactly one 'j', a letter neither the filler nor the cues use.
+const std::vector<std::string> kIrony = {"every line of it is a jest", "it is all said in jest",
+                                         "the critic is only jesting"};
 
 struct TextOptions {
     int min_bytes = 0;   // shortest generated document; 0 = max_len / 2
     int cue_every = 40;  // one cue phrase per this many bytes of document
     int margin = 2;      // |#positive - #negative| cues
+    double irony = 0;    // fraction of ironic documents: label = balance sign reversed
 };
 
 TextOptions read_options(const nlohmann::json& options) {
@@ -50,6 +59,7 @@ TextOptions read_options(const nlohmann::json& options) {
     o.min_bytes = r.get_int("min_bytes", o.min_bytes);
     o.cue_every = r.get_int("cue_every", o.cue_every);
     o.margin = r.get_int("margin", o.margin);
+    o.irony = r.get_double("irony", o.irony);
     r.finish();
     if (o.min_bytes < 0)
         throw ConfigError(fmt::format("task.options.min_bytes: must be >= 0, got {}", o.min_bytes));
@@ -58,6 +68,8 @@ TextOptions read_options(const nlohmann::json& options) {
             fmt::format("task.options.cue_every: must be >= 20 bytes, got {}", o.cue_every));
     if (o.margin < 1)
         throw ConfigError(fmt::format("task.options.margin: must be >= 1, got {}", o.margin));
+    if (!(o.irony >= 0 && o.irony <= 1))
+        throw ConfigError(fmt::format("task.options.irony: must be in [0, 1], got {}", o.irony));
     return o;
 }
 
@@ -81,8 +93,11 @@ class TextTask : public Task {
 Dataset TextTask::generate(const TaskConfig& cfg, uint64_t seed) const {
     check_generation_sizes(cfg);
     const int min_bytes = o_.min_bytes > 0 ? std::min(o_.min_bytes, cfg.max_len) : cfg.max_len / 2;
-    // The longest cue is 16 bytes with separators; the cues must fit the shortest document.
-    if (min_bytes / o_.cue_every < o_.margin || 18 * (min_bytes / o_.cue_every + 1) > min_bytes)
+    // The longest cue is 16 bytes with separators, the longest irony sentence 28; the cues
+    // must fit the shortest document.
+    const int irony_bytes = o_.irony > 0 ? 28 : 0;
+    if (min_bytes / o_.cue_every < o_.margin ||
+        18 * (min_bytes / o_.cue_every + 1) + irony_bytes > min_bytes)
         throw ConfigError(fmt::format(
             "task.options: documents of {} bytes (min_bytes, or max_len / 2) cannot hold {} "
             "cues with cue_every {} and margin {}; raise task.max_len or cue_every, or lower "
@@ -95,11 +110,14 @@ Dataset TextTask::generate(const TaskConfig& cfg, uint64_t seed) const {
         int n = std::max(o.margin, target / o.cue_every);
         if ((n - o.margin) % 2) --n;  // n and margin share parity
         const int majority = (n + o.margin) / 2;
+        const bool ironic = o.irony > 0 && rng.uniform() < o.irony;
+        const bool leans_positive = (label == 1) != ironic;
         std::vector<std::string> cues;
         for (int i = 0; i < n; ++i) {
-            bool positive = (i < majority) == (label == 1);
+            bool positive = (i < majority) == leans_positive;
             cues.push_back(pick(rng, kOpeners) + " " + pick(rng, positive ? kPositive : kNegative));
         }
+        if (ironic) cues.push_back(pick(rng, kIrony));
         // Polarities in random order (render_prose keeps the order it is given).
         for (size_t i = cues.size(); i > 1; --i)
             std::swap(cues[i - 1], cues[size_t(rng.uniform_int(0, int64_t(i) - 1))]);

@@ -117,9 +117,41 @@ TEST_CASE("text: documents are readable prose and hold the declared cue balance"
     }
 }
 
+TEST_CASE("text irony: the label is the cue balance, reversed exactly when a jest sentence is in") {
+    TaskConfig cfg = task_config("text", 400, 1, 1, 1000, {{"irony", 0.25}, {"margin", 4}});
+    Dataset d = make_task(cfg)->generate(cfg, 5);
+    int ironic = 0, balance_agrees = 0;
+    for (const auto& ex : d.train) {
+        std::string text = tokens_to_bytes(ex.tokens);
+        long z = std::count(text.begin(), text.end(), 'z');
+        long k = std::count(text.begin(), text.end(), 'k');
+        long j = std::count(text.begin(), text.end(), 'j');
+        REQUIRE(std::abs(z - k) == 4);
+        REQUIRE(j <= 1);
+        CHECK(ex.label == ((z > k) != (j == 1)));
+        ironic += int(j);
+        balance_agrees += (z > k) == (ex.label == 1);
+    }
+    // Irony is drawn per document: about 100 of 400 (standard deviation 8.7), and the balance
+    // alone is right on the others.
+    CHECK(ironic > 70);
+    CHECK(ironic < 130);
+    CHECK(balance_agrees == 400 - ironic);
+    // Without the option no document holds a 'j' and the datasets are the ones without it.
+    TaskConfig plain = task_config("text", 50, 1, 1, 1000, {{"margin", 4}});
+    TaskConfig off = task_config("text", 50, 1, 1, 1000, {{"irony", 0}, {"margin", 4}});
+    Dataset a = make_task(plain)->generate(plain, 5), b = make_task(off)->generate(off, 5);
+    for (size_t i = 0; i < a.train.size(); ++i) {
+        CHECK(a.train[i].tokens == b.train[i].tokens);
+        CHECK(std::count(a.train[i].tokens.begin(), a.train[i].tokens.end(), 'j' + 1) == 0);
+    }
+}
+
 TEST_CASE("generated tasks: bad options and lengths are ConfigErrors") {
     CHECK_THROWS_AS(make_task(task_config("text", 1, 1, 1, 1000, {{"margin", 0}})), ConfigError);
     CHECK_THROWS_AS(make_task(task_config("text", 1, 1, 1, 1000, {{"bogus", 1}})), ConfigError);
+    CHECK_THROWS_AS(make_task(task_config("text", 1, 1, 1, 1000, {{"irony", 1.5}})), ConfigError);
+    CHECK_THROWS_AS(make_task(task_config("text", 1, 1, 1, 1000, {{"irony", true}})), ConfigError);
     CHECK_THROWS_AS(make_task(task_config("retrieval", 1, 1, 1, 1000, {{"purity", 0}})),
                     ConfigError);
     CHECK_THROWS_AS(make_task(task_config("image", 1, 1, 1, 1024, {{"max_radius", 20}})),
@@ -153,8 +185,9 @@ TEST_CASE("generated tasks: a labeler seeing one fixed 10% window is at chance")
                                              {"distractors", 0}, {"match_distance", true}};
     const nlohmann::json defaults = nlohmann::json::object();
     for (const WindowCase& c :
-         {WindowCase{"text", 4000, 2, defaults}, WindowCase{"retrieval", 4000, 2, defaults},
-          WindowCase{"image", 1024, 10, defaults}, WindowCase{"pathfinder", 1024, 2, defaults},
+         {WindowCase{"text", 4000, 2, defaults}, WindowCase{"text", 4000, 2, {{"irony", 0.5}}},
+          WindowCase{"retrieval", 4000, 2, defaults}, WindowCase{"image", 1024, 10, defaults},
+          WindowCase{"pathfinder", 1024, 2, defaults},
           WindowCase{"pathfinder", 256, 2, quick_pathfinder}}) {
         const std::string name = c.name + (c.options.empty() ? "" : " " + c.options.dump());
         CAPTURE(name);
@@ -204,7 +237,8 @@ double threshold_labeler_accuracy(const std::vector<Example>& train,
 }  // namespace
 
 // Labelers that know each construction, restricted to one 10% window: the cue balance ('z'
-// minus 'k') for text, the overlap of cited initials between the two windows for retrieval.
+// minus 'k', reversed by a jest sentence in the window under irony) for text, the overlap of cited
+// initials between the two windows for retrieval.
 TEST_CASE("text and retrieval: construction-aware labelers on one 10% window are near chance") {
     for (double start : {0.0, 0.45}) {
         CAPTURE(start);
@@ -215,6 +249,17 @@ TEST_CASE("text and retrieval: construction-aware labelers on one 10% window are
             for (int32_t t : window_of(ex.tokens, start, 0.1))
                 balance += (t == 'z' + 1) - (t == 'k' + 1);
             return balance;
+        });
+        // With irony: the window's balance, reversed when the window holds the jest sentence.
+        TaskConfig icfg = task_config("text", 3000, 1, 2000, 4000, {{"irony", 0.5}});
+        Dataset di = make_task(icfg)->generate(icfg, 12);
+        double irony_acc = threshold_labeler_accuracy(di.train, di.test, [&](const Example& ex) {
+            double balance = 0, sign = 1;
+            for (int32_t t : window_of(ex.tokens, start, 0.1)) {
+                balance += (t == 'z' + 1) - (t == 'k' + 1);
+                if (t == 'j' + 1) sign = -1;
+            }
+            return sign * balance;
         });
         TaskConfig rcfg = task_config("retrieval", 3000, 1, 2000, 4000);
         Dataset r = make_task(rcfg)->generate(rcfg, 12);
@@ -232,9 +277,10 @@ TEST_CASE("text and retrieval: construction-aware labelers on one 10% window are
             for (size_t k = 0; k < 26; ++k) overlap += a[k] * b[k];
             return overlap;
         });
-        MESSAGE("window at ", start, ": text cue balance ", text_acc, ", retrieval overlap ",
-                retrieval_acc);
+        MESSAGE("window at ", start, ": text cue balance ", text_acc, ", with irony ", irony_acc,
+                ", retrieval overlap ", retrieval_acc);
         CHECK(text_acc < 0.55);
+        CHECK(irony_acc < 0.55);
         CHECK(retrieval_acc < 0.55);
     }
 }
