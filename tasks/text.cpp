@@ -93,9 +93,12 @@ class TextTask : public Task {
 Dataset TextTask::generate(const TaskConfig& cfg, uint64_t seed) const {
     check_generation_sizes(cfg);
     const int min_bytes = o_.min_bytes > 0 ? std::min(o_.min_bytes, cfg.max_len) : cfg.max_len / 2;
-    // The longest cue is 16 bytes with separators, the longest irony sentence 28; the cues
-    // must fit the shortest document.
-    const int irony_bytes = o_.irony > 0 ? 28 : 0;
+    // The longest cue is 16 bytes with separators, an irony sentence its length plus 2; the
+    // cues must fit the shortest document.
+    size_t longest_irony = 0;
+    for (const std::string& sentence : kIrony)
+        longest_irony = std::max(longest_irony, sentence.size());
+    const int irony_bytes = o_.irony > 0 ? int(longest_irony) + 2 : 0;
     if (min_bytes / o_.cue_every < o_.margin ||
         18 * (min_bytes / o_.cue_every + 1) + irony_bytes > min_bytes)
         throw ConfigError(fmt::format(
