@@ -26,9 +26,14 @@ import subprocess
 import sys
 import time
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError:
+    print("pytorch_speed.py: PyTorch is not installed: apt-get install -y python3-torch "
+          "libopenblas0-pthread (and run it with /usr/bin/python3)", file=sys.stderr)
+    sys.exit(2)
 
 
 def split_heads(x, heads):
