@@ -17,6 +17,7 @@
 // `data` writes it) else test/ (LRA evaluates on the test set as validation). n_* are ignored.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -45,6 +46,12 @@ const std::vector<std::string> kNegative = {"awkward", "clunky", "sickly", "murk
 // Irony sentences: each holds exactly one 'j', a letter neither the filler nor the cues use.
 const std::vector<std::string> kIrony = {"every line of it is a jest", "it is all said in jest",
                                          "the critic is only jesting"};
+
+bool shorter(const std::string& a, const std::string& b) { return a.size() < b.size(); }
+// The longest phrase of a list (the first of equals).
+const std::string& longest(const std::vector<std::string>& phrases) {
+    return *std::max_element(phrases.begin(), phrases.end(), shorter);
+}
 
 struct TextOptions {
     int min_bytes = 0;   // shortest generated document; 0 = max_len / 2
@@ -93,14 +100,14 @@ class TextTask : public Task {
 Dataset TextTask::generate(const TaskConfig& cfg, uint64_t seed) const {
     check_generation_sizes(cfg);
     const int min_bytes = o_.min_bytes > 0 ? std::min(o_.min_bytes, cfg.max_len) : cfg.max_len / 2;
-    // The longest cue is 16 bytes with separators, an irony sentence its length plus 2; the
-    // cues must fit the shortest document.
-    size_t longest_irony = 0;
-    for (const std::string& sentence : kIrony)
-        longest_irony = std::max(longest_irony, sentence.size());
-    const int irony_bytes = o_.irony > 0 ? int(longest_irony) + 2 : 0;
-    if (min_bytes / o_.cue_every < o_.margin ||
-        18 * (min_bytes / o_.cue_every + 1) + irony_bytes > min_bytes)
+    // The shortest document is the most crowded: it must hold its cues, each of the longest
+    // kind, and a jest sentence, with the separators render_prose puts between them. (Longer
+    // documents hold a cue per cue_every >= 20 bytes, more room than a cue takes.)
+    const std::string longest_cue =
+        longest(kOpeners) + " " + std::max(longest(kPositive), longest(kNegative), shorter);
+    std::vector<std::string> crowded(size_t(min_bytes / o_.cue_every), longest_cue);
+    if (o_.irony > 0) crowded.push_back(longest(kIrony));
+    if (min_bytes / o_.cue_every < o_.margin || prose_min_bytes(crowded) > min_bytes)
         throw ConfigError(fmt::format(
             "task.options: documents of {} bytes (min_bytes, or max_len / 2) cannot hold {} "
             "cues with cue_every {} and margin {}; raise task.max_len or cue_every, or lower "

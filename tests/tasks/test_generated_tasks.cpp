@@ -147,6 +147,41 @@ TEST_CASE("text irony: the label is the cue balance, reversed exactly when a jes
     }
 }
 
+TEST_CASE("text: a length the generator accepts holds every cue; shorter ones are refused") {
+    // Over lengths around the limit: each accepted config yields whole documents (the declared
+    // balance, the jest sentence when drawn, never past max_len); some lengths are refused.
+    int accepted = 0, refused = 0;
+    for (double irony : {0.0, 1.0})
+        for (int cue_every : {20, 40})
+            for (int max_len = 40; max_len <= 240; max_len += 2) {
+                CAPTURE(irony);
+                CAPTURE(cue_every);
+                CAPTURE(max_len);
+                TaskConfig cfg = task_config("text", 200, 1, 1, max_len,
+                                             {{"irony", irony}, {"cue_every", cue_every}});
+                Dataset d;
+                try {
+                    d = make_task(cfg)->generate(cfg, 2);
+                } catch (const ConfigError&) {
+                    ++refused;
+                    continue;
+                }
+                ++accepted;
+                for (const auto& ex : d.train) {
+                    const std::string text = tokens_to_bytes(ex.tokens);
+                    REQUIRE(int(text.size()) <= max_len);
+                    const long z = std::count(text.begin(), text.end(), 'z');
+                    const long k = std::count(text.begin(), text.end(), 'k');
+                    const long j = std::count(text.begin(), text.end(), 'j');
+                    CHECK(std::abs(z - k) == 2);
+                    CHECK(j == long(irony > 0));
+                    CHECK(text.back() == '.');
+                }
+            }
+    CHECK(accepted > 0);
+    CHECK(refused > 0);
+}
+
 TEST_CASE("generated tasks: bad options and lengths are ConfigErrors") {
     CHECK_THROWS_AS(make_task(task_config("text", 1, 1, 1, 1000, {{"margin", 0}})), ConfigError);
     CHECK_THROWS_AS(make_task(task_config("text", 1, 1, 1, 1000, {{"bogus", 1}})), ConfigError);
