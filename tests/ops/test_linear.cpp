@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include "core/gemm.h"
 #include "ops/ops.h"
@@ -24,6 +25,28 @@ TEST_CASE("gemm: oneDNN matches the naive reference for all transpose combinatio
             CAPTURE(tb);
             CHECK(max_abs_diff(C1, C2) < 1e-5);
         }
+}
+
+TEST_CASE("gemm: tall products split into row blocks per thread match the reference") {
+    // Enough rows that 2 and 3 threads take the row-block path; strided A and C, whose padding
+    // columns must be left as they were.
+    const int saved = omp_get_max_threads();
+    for (int threads : {1, 2, 3})
+        for (bool tb : {false, true}) {
+            omp_set_num_threads(threads);
+            const int64_t M = 3 * 1024 + 37, N = 9, K = 6, lda = K + 3, ldc = N + 2;
+            Tensor A = random_tensor({M, lda}, 4);
+            Tensor B = random_tensor(tb ? Shape{N, K} : Shape{K, N}, 5);
+            Tensor C1 = random_tensor({M, ldc}, 6), C2 = C1.clone();
+            gemm(false, tb, M, N, K, 0.75f, A.data(), lda, B.data(), tb ? K : N, 0.5f, C1.data(),
+                 ldc);
+            gemm_naive(false, tb, M, N, K, 0.75f, A.data(), lda, B.data(), tb ? K : N, 0.5f,
+                       C2.data(), ldc);
+            CAPTURE(threads);
+            CAPTURE(tb);
+            CHECK(max_abs_diff(C1, C2) < 1e-5);
+        }
+    omp_set_num_threads(saved);
 }
 
 TEST_CASE("linear: forward matches the reference and backward matches finite differences") {
