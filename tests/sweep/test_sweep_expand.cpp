@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "config/run_config.h"
 #include "core/errors.h"
 #include "support/run_binary.h"
 #include "sweep/sweep.h"
@@ -151,6 +152,35 @@ TEST_CASE("sweep: the shipped sweep files list every LRA task and variant") {
         f.variants = {"full", "linear"};
         CHECK(ids(expand_sweep(spec, f)) ==
               std::vector<std::string>{"listops__full__seed1", "listops__linear__seed1"});
+    }
+}
+
+TEST_CASE("sweep: the medium tier runs every task with LRA's shapes and six variants") {
+    const std::string src = xb::test::source_dir();
+    SweepSpec spec = read_sweep(src + "/configs/sweeps/medium.json");
+    std::vector<std::string> tasks, listed_tasks, variants;
+    for (const auto& t : task_registry()) tasks.push_back(t.name);
+    for (const auto& t : spec.tasks) listed_tasks.push_back(t.first);
+    std::sort(tasks.begin(), tasks.end());
+    std::sort(listed_tasks.begin(), listed_tasks.end());
+    CHECK(listed_tasks == tasks);
+    for (const auto& v : spec.variants) variants.push_back(v.variant);
+    CHECK(variants ==
+          std::vector<std::string>{"full", "local", "linear", "performer", "bigbird", "nystrom"});
+    for (const SweepRun& run : expand_sweep(spec, {})) {
+        CAPTURE(run.id);
+        // Every cell is a valid run config.
+        nlohmann::json j = read_json_file(run.config);
+        for (const std::string& o : run.overrides) apply_override(j, o);
+        RunConfig cfg = config_from_json(j);
+        CHECK_NOTHROW(validate(cfg));
+        // LRA's sequence length and model shape (the budget, recipe and image options differ).
+        const nlohmann::json lra = read_json_file(src + "/configs/lra/" + run.task + ".json");
+        CHECK(j.at("model").at("layers") == lra.at("model").at("layers"));
+        CHECK(j.at("model").at("dim") == lra.at("model").at("dim"));
+        CHECK(j.at("model").at("heads") == lra.at("model").at("heads"));
+        CHECK(j.at("model").at("ffn_dim") == lra.at("model").at("ffn_dim"));
+        CHECK(j.at("task").at("max_len") == lra.at("task").at("max_len"));
     }
 }
 
