@@ -40,6 +40,16 @@ std::vector<std::string> ids(const std::vector<SweepRun>& runs) {
     return out;
 }
 
+// True when the sweep lists every registered task, each once.
+bool lists_every_task(const SweepSpec& spec) {
+    std::vector<std::string> tasks, listed;
+    for (const auto& t : task_registry()) tasks.push_back(t.name);
+    for (const auto& t : spec.tasks) listed.push_back(t.first);
+    std::sort(tasks.begin(), tasks.end());
+    std::sort(listed.begin(), listed.end());
+    return listed == tasks;
+}
+
 }  // namespace
 
 TEST_CASE("sweep: expansion order, readable IDs, labels and override order") {
@@ -137,12 +147,7 @@ TEST_CASE("sweep: the shipped sweep files list every LRA task and variant") {
         CAPTURE(name);
         SweepSpec spec = read_sweep(src + "/configs/sweeps/" + name);
         // Registry driven: every registered task and every registered variant, each once.
-        std::vector<std::string> tasks, listed_tasks;
-        for (const auto& t : task_registry()) tasks.push_back(t.name);
-        for (const auto& t : spec.tasks) listed_tasks.push_back(t.first);
-        std::sort(tasks.begin(), tasks.end());
-        std::sort(listed_tasks.begin(), listed_tasks.end());
-        CHECK(listed_tasks == tasks);
+        CHECK(lists_every_task(spec));
         std::vector<std::string> registered, listed;
         for (const auto& v : variant_registry()) registered.push_back(v.name);
         for (const auto& v : spec.variants) listed.push_back(v.variant);
@@ -158,12 +163,8 @@ TEST_CASE("sweep: the shipped sweep files list every LRA task and variant") {
 TEST_CASE("sweep: the medium tier runs every task with LRA's shapes and six variants") {
     const std::string src = xb::test::source_dir();
     SweepSpec spec = read_sweep(src + "/configs/sweeps/medium.json");
-    std::vector<std::string> tasks, listed_tasks, variants;
-    for (const auto& t : task_registry()) tasks.push_back(t.name);
-    for (const auto& t : spec.tasks) listed_tasks.push_back(t.first);
-    std::sort(tasks.begin(), tasks.end());
-    std::sort(listed_tasks.begin(), listed_tasks.end());
-    CHECK(listed_tasks == tasks);
+    CHECK(lists_every_task(spec));
+    std::vector<std::string> variants;
     for (const auto& v : spec.variants) variants.push_back(v.variant);
     CHECK(variants ==
           std::vector<std::string>{"full", "local", "linear", "performer", "bigbird", "nystrom"});
