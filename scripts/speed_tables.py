@@ -5,15 +5,18 @@ re-runs them to check the docs):
     scripts/speed_tables.py pytorch DIR
         the table of scripts/compare_pytorch.sh: per (variant, T) our step time and peak RSS
         against PyTorch's, from DIR/ours/speed_*.json (the newest by its timestamped name) and
-        DIR/pytorch.json
-    scripts/speed_tables.py kernel DIR [DIR ...]
+        DIR/pytorch.json; DIR,DIR,... (rounds of one command) gives each round's times and
+        speed-up, and our best round against PyTorch's best
+    scripts/speed_tables.py kernel DIR[,DIR...] [DIR[,DIR...] ...]
         the fused kernel's GFLOP/s against the sgemm timed next to it, from each
-        DIR/kernel_full_attention.json (`xformer-bench speed --kernel --out DIR`)
-    scripts/speed_tables.py isa-standing DIR_FAST DIR_SLOW [--without V1,V2,...]
-        per variant and length, the slow-down from the speed file in DIR_FAST to the one in
+        DIR/kernel_full_attention.json (`xformer-bench speed --kernel --out DIR`); with several
+        directories (rounds of one target), the best kernel rate over the best sgemm rate
+    scripts/speed_tables.py isa-standing DIR_FAST[,DIR...] DIR_SLOW[,DIR...] [--without V1,...]
+        per variant and length, the slow-down from the speed files in DIR_FAST to those in
         DIR_SLOW (e.g. avx512 -> avx2), and how far that moves the ratio of the worst pair of
-        variants (LRA Table 2 standing across instruction sets); --without adds the worst pair
-        among the other variants
+        variants (LRA Table 2 standing across instruction sets); with several directories (one
+        per round of the same speed command) each cell takes the best round's median step;
+        --without adds the worst pair among the other variants
     scripts/speed_tables.py change DIR_BEFORE[,DIR...] DIR_AFTER[,DIR...]
         per variant and length, the median step times of two builds on the same machine and
         target (one directory per round of the same speed command) and the ratio of the best
@@ -64,16 +67,51 @@ def pytorch(directory):
               f"| {gb(r):.3f} | {gb(t):.3f} | {gb(t) / gb(r):.1f}× |")
 
 
-def kernel(dirs):
+def pytorch_rounds(dirs):
+    """Rounds of one compare_pytorch.sh command: per (variant, T), our and PyTorch's step in each
+    round, each round's speed-up, and the best over the best."""
+    rounds = [(newest_speed_file(os.path.join(d, "ours")), load(os.path.join(d, "pytorch.json")))
+              for d in dirs]
+    env, tenv = rounds[0][0]["environment"], rounds[0][1]["environment"]
+    print(f"CPU: {env['cpu']}; ours: SIMD {env['simd']}, {env['threads']} threads; "
+          f"PyTorch {tenv['torch']}, {tenv['threads']} threads; {len(rounds)} rounds; "
+          "best = our fastest round against PyTorch's fastest")
+    print()
+    print("| variant | T | ours s | PyTorch s | speed-up per round | best |")
+    print("|---|---:|---:|---:|---:|---:|")
+    step = lambda doc: {(r["variant"], r["length"]): r["median_step_s"] for r in doc["records"]}
+    per = [(step(o), step(t)) for o, t in rounds]
+    for k in per[0][0]:
+        if not all(k in o and k in t for o, t in per):
+            continue
+        ours, theirs = [o[k] for o, _ in per], [t[k] for _, t in per]
+        fmt = lambda xs: " ".join(f"{x:.3f}" for x in xs)
+        ratios = " ".join(f"{b / a:.1f}×" for a, b in zip(ours, theirs))
+        print(f"| {k[0]} | {k[1]} | {fmt(ours)} | {fmt(theirs)} | {ratios} "
+              f"| {min(theirs) / min(ours):.1f}× |")
+
+
+def kernel(groups):
+    """Each group is DIR or DIR,DIR,... (rounds of one target): per length, the best kernel
+    GFLOP/s over the best sgemm GFLOP/s of the rounds."""
+    rounds = [g.split(",") for g in groups]
+    if any(len(r) > 1 for r in rounds):
+        print("Best of " + ", ".join(str(len(r)) for r in rounds) + " rounds per target: "
+              "the highest kernel rate over the highest sgemm rate timed beside it.")
+        print()
     print("| target | T | kernel GFLOP/s | sgemm GFLOP/s | share of sgemm |")
     print("|---|---:|---:|---:|---:|")
-    for d in dirs:
-        doc = load(os.path.join(d, "kernel_full_attention.json"))
-        simd = doc["environment"]["simd"]
-        for r in doc["records"]:
-            peak = r.get("sgemm_gflops", doc["sgemm_gflops"])
-            print(f"| {simd} | {r['length']} | {r['total_gflops']:.0f} | {peak:.0f} "
-                  f"| {100 * r['total_gflops'] / peak:.0f}% |")
+    for dirs in rounds:
+        best = {}
+        for d in dirs:
+            doc = load(os.path.join(d, "kernel_full_attention.json"))
+            simd = doc["environment"]["simd"]
+            for r in doc["records"]:
+                k, peak = best.get(r["length"], (0.0, 0.0))
+                best[r["length"]] = (max(k, r["total_gflops"]),
+                                     max(peak, r.get("sgemm_gflops", doc["sgemm_gflops"])))
+        for t, (k, peak) in best.items():
+            print(f"| {simd} | {t} | {k:.0f} | {peak:.0f} | {100 * k / peak:.0f}% |")
 
 
 def worst_pair(factor, variants, t):
@@ -82,16 +120,27 @@ def worst_pair(factor, variants, t):
     return f"{at[hi] / at[lo]:.2f}× ({hi} / {lo})"
 
 
-def isa_standing(fast_dir, slow_dir, without):
-    fast, slow = newest_speed_file(fast_dir), newest_speed_file(slow_dir)
-    step = lambda doc: {(r["variant"], r["length"]): r["median_step_s"] for r in doc["records"]}
-    a, b = step(fast), step(slow)
+def best_steps(dirs):
+    """Per (variant, length), the smallest median step over rounds (comma-separated dirs)."""
+    docs = [newest_speed_file(d) for d in dirs.split(",")]
+    best = {}
+    for doc in docs:
+        for r in doc["records"]:
+            k = (r["variant"], r["length"])
+            best[k] = min(best.get(k, r["median_step_s"]), r["median_step_s"])
+    return docs[0], len(docs), best
+
+
+def isa_standing(fast_dirs, slow_dirs, without):
+    fast, n_fast, a = best_steps(fast_dirs)
+    slow, n_slow, b = best_steps(slow_dirs)
     keys = [k for k in a if k in b]
     variants = list(dict.fromkeys(v for v, _ in keys))
     lengths = sorted({t for _, t in keys})
     fa, fb = fast["environment"]["simd"], slow["environment"]["simd"]
-    print(f"Slow-down factor = step s on {fb} / step s on {fa}; worst pair = largest factor / "
-          "smallest factor among the variants measured on both.")
+    rounds = f" (best median of {n_fast} and {n_slow} rounds)" if n_fast + n_slow > 2 else ""
+    print(f"Slow-down factor = step s on {fb} / step s on {fa}{rounds}; worst pair = largest "
+          "factor / smallest factor among the variants measured on both.")
     print()
     print("| variant | " + " | ".join(f"T = {t}" for t in lengths) + " |")
     print("|---|" + "---:|" * len(lengths))
@@ -129,7 +178,10 @@ def change(before_dirs, after_dirs):
 def main():
     args = sys.argv[1:]
     if len(args) == 2 and args[0] == "pytorch":
-        pytorch(args[1])
+        if "," in args[1]:
+            pytorch_rounds(args[1].split(","))
+        else:
+            pytorch(args[1])
     elif len(args) >= 2 and args[0] == "kernel":
         kernel(args[1:])
     elif len(args) == 3 and args[0] == "change":
