@@ -28,19 +28,37 @@ import os
 import sys
 
 
+def die(message):
+    """Bad input: the message on stderr and exit code 2, as the CLI does."""
+    print(message, file=sys.stderr)
+    sys.exit(2)
+
+
 def load(path):
     try:
         with open(path) as f:
             return json.load(f)
     except (OSError, ValueError) as e:
-        sys.exit(f"{path}: {e}")
+        die(f"{path}: {e}")
 
 
 def newest_speed_file(directory):
     files = sorted(glob.glob(os.path.join(directory, "speed_*.json")))
     if not files:
-        sys.exit(f"no speed_*.json in {directory}")
+        die(f"no speed_*.json in {directory}")
     return load(files[-1])
+
+
+def median_steps(doc):
+    return {(r["variant"], r["length"]): r["median_step_s"] for r in doc["records"]}
+
+
+def one_target(docs, what):
+    """The SIMD target shared by the speed files of one group of rounds (exits if they differ)."""
+    targets = {doc["environment"]["simd"] for doc in docs}
+    if len(targets) != 1:
+        die(f"{what}: the rounds ran different SIMD targets ({', '.join(sorted(targets))})")
+    return targets.pop()
 
 
 def pytorch(directory):
@@ -73,14 +91,14 @@ def pytorch_rounds(dirs):
     rounds = [(newest_speed_file(os.path.join(d, "ours")), load(os.path.join(d, "pytorch.json")))
               for d in dirs]
     env, tenv = rounds[0][0]["environment"], rounds[0][1]["environment"]
-    print(f"CPU: {env['cpu']}; ours: SIMD {env['simd']}, {env['threads']} threads; "
+    simd = one_target([o for o, _ in rounds], ",".join(dirs))
+    print(f"CPU: {env['cpu']}; ours: SIMD {simd}, {env['threads']} threads; "
           f"PyTorch {tenv['torch']}, {tenv['threads']} threads; {len(rounds)} rounds; "
           "best = our fastest round against PyTorch's fastest")
     print()
     print("| variant | T | ours s | PyTorch s | speed-up per round | best |")
     print("|---|---:|---:|---:|---:|---:|")
-    step = lambda doc: {(r["variant"], r["length"]): r["median_step_s"] for r in doc["records"]}
-    per = [(step(o), step(t)) for o, t in rounds]
+    per = [(median_steps(o), median_steps(t)) for o, t in rounds]
     for k in per[0][0]:
         if not all(k in o and k in t for o, t in per):
             continue
@@ -95,23 +113,25 @@ def kernel(groups):
     """Each group is DIR or DIR,DIR,... (rounds of one target): per length, the best kernel
     GFLOP/s over the best sgemm GFLOP/s of the rounds."""
     rounds = [g.split(",") for g in groups]
+    rows = []  # every file is read before anything is printed
+    for dirs in rounds:
+        docs = [load(os.path.join(d, "kernel_full_attention.json")) for d in dirs]
+        simd = one_target(docs, ",".join(dirs))
+        best = {}
+        for doc in docs:
+            for r in doc["records"]:
+                k, peak = best.get(r["length"], (0.0, 0.0))
+                best[r["length"]] = (max(k, r["total_gflops"]),
+                                     max(peak, r.get("sgemm_gflops", doc["sgemm_gflops"])))
+        rows += [(simd, t, k, peak) for t, (k, peak) in best.items()]
     if any(len(r) > 1 for r in rounds):
         print("Best of " + ", ".join(str(len(r)) for r in rounds) + " rounds per target: "
               "the highest kernel rate over the highest sgemm rate timed beside it.")
         print()
     print("| target | T | kernel GFLOP/s | sgemm GFLOP/s | share of sgemm |")
     print("|---|---:|---:|---:|---:|")
-    for dirs in rounds:
-        best = {}
-        for d in dirs:
-            doc = load(os.path.join(d, "kernel_full_attention.json"))
-            simd = doc["environment"]["simd"]
-            for r in doc["records"]:
-                k, peak = best.get(r["length"], (0.0, 0.0))
-                best[r["length"]] = (max(k, r["total_gflops"]),
-                                     max(peak, r.get("sgemm_gflops", doc["sgemm_gflops"])))
-        for t, (k, peak) in best.items():
-            print(f"| {simd} | {t} | {k:.0f} | {peak:.0f} | {100 * k / peak:.0f}% |")
+    for simd, t, k, peak in rows:
+        print(f"| {simd} | {t} | {k:.0f} | {peak:.0f} | {100 * k / peak:.0f}% |")
 
 
 def worst_pair(factor, variants, t):
@@ -123,11 +143,11 @@ def worst_pair(factor, variants, t):
 def best_steps(dirs):
     """Per (variant, length), the smallest median step over rounds (comma-separated dirs)."""
     docs = [newest_speed_file(d) for d in dirs.split(",")]
+    one_target(docs, dirs)
     best = {}
     for doc in docs:
-        for r in doc["records"]:
-            k = (r["variant"], r["length"])
-            best[k] = min(best.get(k, r["median_step_s"]), r["median_step_s"])
+        for k, t in median_steps(doc).items():
+            best[k] = min(best.get(k, t), t)
     return docs[0], len(docs), best
 
 
@@ -158,7 +178,6 @@ def isa_standing(fast_dirs, slow_dirs, without):
 
 def change(before_dirs, after_dirs):
     """Rounds of the same speed command on two builds: comma-separated directories, one per round."""
-    step = lambda doc: {(r["variant"], r["length"]): r["median_step_s"] for r in doc["records"]}
     before = [newest_speed_file(d) for d in before_dirs.split(",")]
     after = [newest_speed_file(d) for d in after_dirs.split(",")]
     env = lambda doc: f"{doc['environment']['git_commit']} ({doc['environment']['simd']})"
@@ -167,7 +186,7 @@ def change(before_dirs, after_dirs):
     print()
     print("| variant | T | before s | after s | ratio |")
     print("|---|---:|---:|---:|---:|")
-    a, b = [step(d) for d in before], [step(d) for d in after]
+    a, b = [median_steps(d) for d in before], [median_steps(d) for d in after]
     for k in a[0]:
         if all(k in x for x in a + b):
             ta, tb = [x[k] for x in a], [x[k] for x in b]
@@ -191,7 +210,7 @@ def main():
     elif len(args) == 5 and args[0] == "isa-standing" and args[3] == "--without":
         isa_standing(args[1], args[2], args[4].split(","))
     else:
-        sys.exit(__doc__.strip())
+        die(__doc__.strip())
 
 
 if __name__ == "__main__":
