@@ -99,11 +99,11 @@ def pytorch_rounds(dirs):
     print("| variant | T | ours s | PyTorch s | speed-up per round | best |")
     print("|---|---:|---:|---:|---:|---:|")
     per = [(median_steps(o), median_steps(t)) for o, t in rounds]
+    fmt = lambda xs: " ".join(f"{x:.3f}" for x in xs)
     for k in per[0][0]:
         if not all(k in o and k in t for o, t in per):
             continue
         ours, theirs = [o[k] for o, _ in per], [t[k] for _, t in per]
-        fmt = lambda xs: " ".join(f"{x:.3f}" for x in xs)
         ratios = " ".join(f"{b / a:.1f}×" for a, b in zip(ours, theirs))
         print(f"| {k[0]} | {k[1]} | {fmt(ours)} | {fmt(theirs)} | {ratios} "
               f"| {min(theirs) / min(ours):.1f}× |")
