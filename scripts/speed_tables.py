@@ -61,6 +61,13 @@ def one_target(docs, what):
     return targets.pop()
 
 
+def speed_rounds(dirs):
+    """The newest speed file of each comma-separated directory (rounds of one speed command)
+    and the SIMD target they share."""
+    docs = [newest_speed_file(d) for d in dirs.split(",")]
+    return docs, one_target(docs, dirs)
+
+
 def pytorch(directory):
     ours = newest_speed_file(os.path.join(directory, "ours"))
     theirs = load(os.path.join(directory, "pytorch.json"))
@@ -142,8 +149,7 @@ def worst_pair(factor, variants, t):
 
 def best_steps(dirs):
     """Per (variant, length), the smallest median step over rounds (comma-separated dirs)."""
-    docs = [newest_speed_file(d) for d in dirs.split(",")]
-    one_target(docs, dirs)
+    docs, _ = speed_rounds(dirs)
     best = {}
     for doc in docs:
         for k, t in median_steps(doc).items():
@@ -178,8 +184,11 @@ def isa_standing(fast_dirs, slow_dirs, without):
 
 def change(before_dirs, after_dirs):
     """Rounds of the same speed command on two builds: comma-separated directories, one per round."""
-    before = [newest_speed_file(d) for d in before_dirs.split(",")]
-    after = [newest_speed_file(d) for d in after_dirs.split(",")]
+    before, before_simd = speed_rounds(before_dirs)
+    after, after_simd = speed_rounds(after_dirs)
+    if before_simd != after_simd:
+        die(f"change: the builds ran different SIMD targets ({before_simd}, {after_simd}); "
+            "compare one target at a time")
     env = lambda doc: f"{doc['environment']['git_commit']} ({doc['environment']['simd']})"
     print(f"Before: {env(before[0])}; after: {env(after[0])}; median step s of each round; "
           "ratio = best after / best before.")

@@ -399,6 +399,7 @@ std::unique_ptr<Mixer> make_routing_mixer(const MixerSpec& spec, ParameterStore&
         const int K = routing_clusters(spec, o);
         centroids = params.normal(spec.prefix + "routing.centroids",
                                   {int64_t(Hr), int64_t(K), int64_t(D)}, 1.0f, false);
+        params.set_untrained(centroids);
         float* mu = centroids->value.data();
         for (int64_t r = 0; r < int64_t(Hr) * K; ++r) normalise_row(mu + r * D, D, mu + r * D);
     }

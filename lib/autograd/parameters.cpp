@@ -43,18 +43,26 @@ Var ParameterStore::uniform(const std::string& name, const Shape& shape, float l
     return add(name, std::move(t), decay);
 }
 
-void ParameterStore::set_group(const Var& var, const std::string& group) {
+Parameter& ParameterStore::find(const Var& var) {
     for (auto& p : params_)
-        if (p.var == var) {
-            p.group = group;
-            return;
-        }
-    XB_CHECK(false, "set_group: {} is not a registered parameter", var->name);
+        if (p.var == var) return p;
+    XB_CHECK(false, "{} is not a registered parameter", var->name);
+    return params_.front();
+}
+
+void ParameterStore::set_group(const Var& var, const std::string& group) {
+    find(var).group = group;
+}
+
+void ParameterStore::set_untrained(const Var& var) {
+    find(var).trained = false;
+    var->requires_grad = false;
 }
 
 int64_t ParameterStore::count() const {
     int64_t n = 0;
-    for (const auto& p : params_) n += p.var->value.numel();
+    for (const auto& p : params_)
+        if (p.trained) n += p.var->value.numel();
     return n;
 }
 

@@ -11,8 +11,9 @@ namespace xb {
 
 struct Parameter {
     Var var;
-    bool decay;         // matrices decay; biases, norms and embeddings do not (unless decay_all)
-    std::string group;  // optimizer group for per-group overrides (optim.groups), "" = none
+    bool decay;           // matrices decay; biases, norms and embeddings do not (unless decay_all)
+    std::string group;    // optimizer group for per-group overrides (optim.groups), "" = none
+    bool trained = true;  // false: model state kept with the weights, never given a gradient
 };
 
 class ParameterStore {
@@ -27,13 +28,18 @@ class ParameterStore {
     Var uniform(const std::string& name, const Shape& shape, float lo, float hi, bool decay);
     // Puts an already registered parameter into an optimizer group (see OptimConfig::groups).
     void set_group(const Var& var, const std::string& group);
+    // Makes a registered parameter model state: saved, restored and evaluated with the weights,
+    // but updated by its layer rather than by the optimizer, and not in count() (e.g. routing's
+    // k-means centroids).
+    void set_untrained(const Var& var);
 
     const std::vector<Parameter>& all() const { return params_; }
-    int64_t count() const;  // number of scalar parameters
+    int64_t count() const;  // number of trained scalar parameters
     void zero_grad();
 
   private:
     Var add(const std::string& name, Tensor value, bool decay);
+    Parameter& find(const Var& var);
     uint64_t seed_;
     std::vector<Parameter> params_;
 };

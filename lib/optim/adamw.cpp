@@ -69,7 +69,7 @@ void AdamW::step(double lr, int64_t step) {
     const float c2 = float(1.0 / (1.0 - std::pow(cfg_.beta2, double(step))));
     for (size_t k = 0; k < all.size(); ++k) {
         const Var& p = all[k].var;
-        if (!p->grad.defined()) continue;
+        if (!all[k].trained || !p->grad.defined()) continue;
         // A group override scales the scheduled lr by group.lr / optim.lr and sets the decay of
         // all its parameters.
         const OptimGroupConfig* group = find_optim_group(cfg_, all[k].group);

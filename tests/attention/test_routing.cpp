@@ -153,9 +153,15 @@ TEST_CASE("routing: gradients reach the input and every projection, not the cent
     Built routing("routing", {{"cluster_size", 4}, {"window", 4}}, 12);
     Var x = make_var(random_tensor({2, 9, kDim}, 21, 0.8f), true, "x");
     std::vector<Var> inputs{x};
-    for (const auto& p : routing.params.all())
-        if (p.var->name != "mixer.routing.centroids") inputs.push_back(p.var);
+    int64_t trained = 0;
+    for (const auto& p : routing.params.all()) {
+        CHECK(p.trained == (p.var->name != "mixer.routing.centroids"));
+        if (!p.trained) continue;
+        inputs.push_back(p.var);
+        trained += p.var->value.numel();
+    }
     REQUIRE(inputs.size() == routing.params.all().size());
+    CHECK(routing.params.count() == trained);  // the centroids are state, not parameters
     GradcheckOptions opt;
     opt.max_coords = 24;
     gradcheck([&](const std::vector<Var>& in) { return routing.mixer->forward(in[0], ctx); },
