@@ -5,7 +5,9 @@
 // "relative shift" as an index). Forward saves the row log-sum-exp; backward recomputes the tile.
 // Parallel over (example, head), which owns its channel slice of every row it writes; the
 // gradients of u, v and rk are summed per example and then over examples in a fixed order, so
-// results do not depend on the thread count.
+// results do not depend on the thread count. The loops between the GEMMs (biased queries, the
+// relative shift, softmax, its backward) are compiled once per SIMD target and dispatched at run
+// time like the other kernels; the GEMMs are oneDNN's, which dispatches by itself.
 #include <algorithm>
 #include <cmath>
 
@@ -15,6 +17,8 @@
 #include "core/vec_math.h"
 #include "ops/ops.h"
 
+#ifndef XB_OPS_SEGMENT_ATTENTION_SHARED_
+#define XB_OPS_SEGMENT_ATTENTION_SHARED_
 namespace xb {
 
 namespace {
@@ -86,32 +90,6 @@ struct SegmentAttention {
     // Offset row of rk for query a of the tile and key number k.
     int64_t offset(int64_t a, int64_t k) const { return L - 1 + a - k; }
 
-    // The tile's biased queries (w.qu = q + u, w.qv = q + v) and its logits (rows, n)
-    // w.logits = scale·(Qu Kᵀ + rel), rel[a, c] = (Qv rkᵀ)[a, offset(a, key c)] (w.rel).
-    void logits(Scratch& w, const Tile& t, int64_t b, int64_t h) const {
-        for (int64_t a = 0; a < t.rows; ++a) {
-            const float* qr = q + (b * T + t.q0 + a) * C + h * D;
-            for (int64_t d = 0; d < D; ++d) {
-                w.qu[size_t(a * D + d)] = qr[d] + u[h * D + d];
-                w.qv[size_t(a * D + d)] = qr[d] + v[h * D + d];
-            }
-        }
-        float* s = w.logits.data();
-        for (int r = 0; r < t.nruns; ++r) {
-            const Run& run = t.runs[r];
-            gemm(false, true, t.rows, run.count, D, 1.0f, w.qu.data(), D,
-                 src[run.src] + run.row * 2 * C + h * D, 2 * C, 0.0f, s + run.col, t.n);
-        }
-        gemm(false, true, t.rows, R, D, 1.0f, w.qv.data(), D, rk + h * D, C, 0.0f, w.rel.data(), R);
-        for (int64_t a = 0; a < t.rows; ++a)
-            for (int r = 0; r < t.nruns; ++r) {
-                const Run& run = t.runs[r];
-                float* row = s + a * t.n + run.col;
-                const float* rel = w.rel.data() + a * R + offset(a, run.key0);  // key c: rel[-c]
-#pragma omp simd
-                for (int64_t c = 0; c < run.count; ++c) row[c] = scale * (row[c] + rel[-c]);
-            }
-    }
     // f(tile, b, h) for the tiles of (example, head) bh that hold a valid query, in order.
     template <class F>
     void for_each_tile(int64_t bh, F&& f) const {
@@ -125,6 +103,175 @@ struct SegmentAttention {
 };
 
 }  // namespace
+}  // namespace xb
+#endif  // XB_OPS_SEGMENT_ATTENTION_SHARED_
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/segment_attention.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace xb {
+namespace HWY_NAMESPACE {
+
+// The tile's biased queries (w.qu = q + u, w.qv = q + v) and its logits (rows, n)
+// w.logits = scale·(Qu Kᵀ + rel), rel[i, c] = (Qv rkᵀ)[i, offset(i, key c)] (w.rel).
+void TileLogits(const SegmentAttention& a, SegmentAttention::Scratch& w,
+                const SegmentAttention::Tile& t, int64_t b, int64_t h) {
+    const int64_t T = a.T, C = a.C, D = a.D, R = a.R;
+    for (int64_t i = 0; i < t.rows; ++i) {
+        const float* qr = a.q + (b * T + t.q0 + i) * C + h * D;
+        for (int64_t d = 0; d < D; ++d) {
+            w.qu[size_t(i * D + d)] = qr[d] + a.u[h * D + d];
+            w.qv[size_t(i * D + d)] = qr[d] + a.v[h * D + d];
+        }
+    }
+    float* s = w.logits.data();
+    for (int r = 0; r < t.nruns; ++r) {
+        const SegmentAttention::Run& run = t.runs[r];
+        gemm(false, true, t.rows, run.count, D, 1.0f, w.qu.data(), D,
+             a.src[run.src] + run.row * 2 * C + h * D, 2 * C, 0.0f, s + run.col, t.n);
+    }
+    gemm(false, true, t.rows, R, D, 1.0f, w.qv.data(), D, a.rk + h * D, C, 0.0f, w.rel.data(), R);
+    for (int64_t i = 0; i < t.rows; ++i)
+        for (int r = 0; r < t.nruns; ++r) {
+            const SegmentAttention::Run& run = t.runs[r];
+            float* row = s + i * t.n + run.col;
+            const float* rel = w.rel.data() + i * R + a.offset(i, run.key0);  // key c: rel[-c]
+#pragma omp simd
+            for (int64_t c = 0; c < run.count; ++c) row[c] = a.scale * (row[c] + rel[-c]);
+        }
+}
+
+// Forward of every (example, head): out (B, T, C), zero on entry; lse (B·H, T), the row
+// log-sum-exp that backward recomputes the probabilities from.
+void SegmentForward(const SegmentAttention& a, float* out, float* lse, bool parallel) {
+    const int64_t B = a.B, T = a.T, C = a.C, D = a.D, heads = a.H;
+#pragma omp parallel if (parallel)
+    {
+        SegmentAttention::Scratch w(a);
+#pragma omp for schedule(static)
+        for (int64_t bh = 0; bh < B * heads; ++bh) {
+            a.for_each_tile(bh, [&](const SegmentAttention::Tile& t, int64_t b, int64_t h) {
+                TileLogits(a, w, t, b, h);
+                for (int64_t r = 0; r < t.rows; ++r) {
+                    float* row = w.logits.data() + r * t.n;
+                    float m = row[0];
+#pragma omp simd reduction(max : m)
+                    for (int64_t c = 1; c < t.n; ++c) m = std::max(m, row[c]);
+                    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+                    for (int64_t c = 0; c < t.n; ++c)
+                        sum += row[c] = exp_approx_nonpositive(row[c] - m);
+                    lse[bh * T + t.q0 + r] = m + std::log(sum);
+                    const float inv = 1.0f / sum;
+#pragma omp simd
+                    for (int64_t c = 0; c < t.n; ++c) row[c] *= inv;
+                    a.apply_dropout(row, bh, t.q0 + r, t);
+                }
+                float* o = out + (b * T + t.q0) * C + h * D;
+                for (int i = 0; i < t.nruns; ++i) {
+                    const SegmentAttention::Run& run = t.runs[i];
+                    gemm(false, false, t.rows, D, run.count, 1.0f, w.logits.data() + run.col, t.n,
+                         a.src[run.src] + run.row * 2 * C + C + h * D, 2 * C, 1.0f, o, C);
+                }
+            });
+        }
+    }
+}
+
+// Backward of every (example, head): adds to dq and to the key-value gradients dsrc (each may be
+// null) and writes the per-example sums du, dv (B, C) and drk (B, R, C), zero on entry.
+void SegmentBackward(const SegmentAttention& a, const float* lse, const float* g_out,
+                     float* const* dsrc, float* dq, float* du, float* dv, float* drk,
+                     bool parallel) {
+    const int64_t B = a.B, T = a.T, C = a.C, D = a.D, R = a.R, heads = a.H;
+    const float scale = a.scale;
+#pragma omp parallel if (parallel)
+    {
+        SegmentAttention::Scratch w(a);
+        std::vector<float> dqu(w.qu.size()), dqv(w.qu.size()), ds(w.logits.size()),
+            drel(w.rel.size());
+        std::vector<float>& p = w.logits;
+        const std::vector<float>&qu = w.qu, &qv = w.qv;
+#pragma omp for schedule(static)
+        for (int64_t bh = 0; bh < B * heads; ++bh) {
+            a.for_each_tile(bh, [&](const SegmentAttention::Tile& t, int64_t b, int64_t h) {
+                const int64_t n = t.n, rows = t.rows, qoff = (b * T + t.q0) * C + h * D;
+                const float* go = g_out + qoff;
+                TileLogits(a, w, t, b, h);
+                // dP of the dropped probabilities = dO Vᵀ, per key run
+                for (int i = 0; i < t.nruns; ++i) {
+                    const SegmentAttention::Run& run = t.runs[i];
+                    gemm(false, true, rows, run.count, D, 1.0f, go, C,
+                         a.src[run.src] + run.row * 2 * C + C + h * D, 2 * C, 0.0f,
+                         ds.data() + run.col, n);
+                }
+                std::fill(drel.begin(), drel.begin() + rows * R, 0.0f);
+                for (int64_t r = 0; r < rows; ++r) {
+                    const float row_lse = lse[bh * T + t.q0 + r];
+                    float* pr = p.data() + r * n;
+                    float* dr = ds.data() + r * n;
+#pragma omp simd
+                    for (int64_t c = 0; c < n; ++c) pr[c] = exp_approx_nonpositive(pr[c] - row_lse);
+                    a.apply_dropout(dr, bh, t.q0 + r, t);  // d of the kept probabilities
+                    float delta = 0.0f;
+#pragma omp simd reduction(+ : delta)
+                    for (int64_t c = 0; c < n; ++c) delta += pr[c] * dr[c];
+                        // dS = P ⊙ (dP − Σ P dP), times the logit scale
+#pragma omp simd
+                    for (int64_t c = 0; c < n; ++c) dr[c] = scale * pr[c] * (dr[c] - delta);
+                    // the dropped probabilities, for dV
+                    a.apply_dropout(pr, bh, t.q0 + r, t);
+                    for (int i = 0; i < t.nruns; ++i) {
+                        const SegmentAttention::Run& run = t.runs[i];
+                        float* dst = drel.data() + r * R + a.offset(r, run.key0);
+                        const float* src_ds = dr + run.col;
+#pragma omp simd
+                        for (int64_t c = 0; c < run.count; ++c) dst[-c] += src_ds[c];
+                    }
+                }
+                std::fill(dqu.begin(), dqu.begin() + rows * D, 0.0f);
+                for (int i = 0; i < t.nruns; ++i) {
+                    const SegmentAttention::Run& run = t.runs[i];
+                    const float* kr = a.src[run.src] + run.row * 2 * C + h * D;
+                    float* dkr = dsrc[run.src];
+                    if (dkr) {
+                        dkr += run.row * 2 * C + h * D;
+                        gemm(true, false, run.count, D, rows, 1.0f, p.data() + run.col, n, go, C,
+                             1.0f, dkr + C, 2 * C);  // dV
+                        gemm(true, false, run.count, D, rows, 1.0f, ds.data() + run.col, n,
+                             qu.data(), D, 1.0f, dkr, 2 * C);  // dK
+                    }
+                    gemm(false, false, rows, D, run.count, 1.0f, ds.data() + run.col, n, kr, 2 * C,
+                         1.0f, dqu.data(), D);
+                }
+                gemm(false, false, rows, D, R, 1.0f, drel.data(), R, a.rk + h * D, C, 0.0f,
+                     dqv.data(), D);
+                gemm(true, false, R, D, rows, 1.0f, drel.data(), R, qv.data(), D, 1.0f,
+                     drk + b * R * C + h * D, C);
+                for (int64_t r = 0; r < rows; ++r)
+                    for (int64_t d = 0; d < D; ++d) {
+                        const float gu = dqu[size_t(r * D + d)], gv = dqv[size_t(r * D + d)];
+                        if (dq) dq[qoff + r * C + d] += gu + gv;
+                        du[b * C + h * D + d] += gu;
+                        dv[b * C + h * D + d] += gv;
+                    }
+            });
+        }
+    }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace xb
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace xb {
+
+HWY_EXPORT(SegmentForward);
+HWY_EXPORT(SegmentBackward);
 
 Var segment_attention(const Var& q, const Var& kv, const Var& kvm, const Var& kvc, const Var& u,
                       const Var& v, const Var& rk, int heads, const SegmentLayout& layout,
@@ -161,7 +308,7 @@ Var segment_attention(const Var& q, const Var& kv, const Var& kvm, const Var& kv
                        dropout_p,
                        dropout_seed,
                        lengths};
-    const int64_t S = a.S, L = a.L, R = a.R, D = a.D, N = (T + S - 1) / S;
+    const int64_t S = a.S, L = a.L, R = a.R, N = (T + S - 1) / S;
     if (layout.compressed > 0 && N > layout.memory + 1)
         XB_CHECK(Tc >= (N - 1 - layout.memory) * (S / layout.rate),
                  "segment_attention: {} compressed slots for {} segments", Tc, N);
@@ -172,35 +319,7 @@ Var segment_attention(const Var& q, const Var& kv, const Var& kvm, const Var& kv
     Var out = make_var(Tensor::zeros(s));
     Tensor lse = Tensor::empty({B * heads, T});
     const bool parallel = B * T * C * (L + R) >= kMinParallelWork;
-#pragma omp parallel if (parallel)
-    {
-        SegmentAttention::Scratch w(a);
-#pragma omp for schedule(static)
-        for (int64_t bh = 0; bh < B * heads; ++bh) {
-            a.for_each_tile(bh, [&](const SegmentAttention::Tile& t, int64_t b, int64_t h) {
-                a.logits(w, t, b, h);
-                for (int64_t r = 0; r < t.rows; ++r) {
-                    float* row = w.logits.data() + r * t.n;
-                    const float m = *std::max_element(row, row + t.n);
-                    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-                    for (int64_t c = 0; c < t.n; ++c)
-                        sum += row[c] = exp_approx_nonpositive(row[c] - m);
-                    lse.data()[bh * T + t.q0 + r] = m + std::log(sum);
-                    const float inv = 1.0f / sum;
-#pragma omp simd
-                    for (int64_t c = 0; c < t.n; ++c) row[c] *= inv;
-                    a.apply_dropout(row, bh, t.q0 + r, t);
-                }
-                float* o = out->value.data() + (b * T + t.q0) * C + h * D;
-                for (int i = 0; i < t.nruns; ++i) {
-                    const SegmentAttention::Run& run = t.runs[i];
-                    gemm(false, false, t.rows, D, run.count, 1.0f, w.logits.data() + run.col, t.n,
-                         a.src[run.src] + run.row * 2 * C + C + h * D, 2 * C, 1.0f, o, C);
-                }
-            });
-        }
-    }
+    HWY_DYNAMIC_DISPATCH(SegmentForward)(a, out->value.data(), lse.data(), parallel);
     const bool grad = needs_grad({&q, &kv, &kvm, &u, &v, &rk}) || (kvc && needs_grad({&kvc}));
     if (!grad) return out;
     out->requires_grad = true;
@@ -215,80 +334,8 @@ Var segment_attention(const Var& q, const Var& kv, const Var& kvm, const Var& kv
             // Per-example sums of the gradients of u, v and rk, added over examples afterwards.
             std::vector<float> du(size_t(B * C), 0.0f), dv(du.size(), 0.0f),
                 drk(size_t(B * R * C), 0.0f);
-#pragma omp parallel if (parallel)
-            {
-                SegmentAttention::Scratch w(a);
-                std::vector<float> dqu(w.qu.size()), dqv(w.qu.size()), ds(w.logits.size()),
-                    drel(w.rel.size());
-                std::vector<float>& p = w.logits;
-                const std::vector<float>&qu = w.qu, &qv = w.qv;
-#pragma omp for schedule(static)
-                for (int64_t bh = 0; bh < B * heads; ++bh) {
-                    a.for_each_tile(bh, [&](const SegmentAttention::Tile& t, int64_t b, int64_t h) {
-                        const int64_t n = t.n, rows = t.rows, qoff = (b * T + t.q0) * C + h * D;
-                        const float* go = g_out + qoff;
-                        a.logits(w, t, b, h);
-                        // dP of the dropped probabilities = dO Vᵀ, per key run
-                        for (int i = 0; i < t.nruns; ++i) {
-                            const SegmentAttention::Run& run = t.runs[i];
-                            gemm(false, true, rows, run.count, D, 1.0f, go, C,
-                                 a.src[run.src] + run.row * 2 * C + C + h * D, 2 * C, 0.0f,
-                                 ds.data() + run.col, n);
-                        }
-                        std::fill(drel.begin(), drel.begin() + rows * R, 0.0f);
-                        for (int64_t r = 0; r < rows; ++r) {
-                            const float row_lse = lse.data()[bh * T + t.q0 + r];
-                            float* pr = p.data() + r * n;
-                            float* dr = ds.data() + r * n;
-#pragma omp simd
-                            for (int64_t c = 0; c < n; ++c)
-                                pr[c] = exp_approx_nonpositive(pr[c] - row_lse);
-                            a.apply_dropout(dr, bh, t.q0 + r, t);  // d of the kept probabilities
-                            float delta = 0.0f;
-#pragma omp simd reduction(+ : delta)
-                            for (int64_t c = 0; c < n; ++c) delta += pr[c] * dr[c];
-                            // dS = P ⊙ (dP − Σ P dP), times the logit scale
-#pragma omp simd
-                            for (int64_t c = 0; c < n; ++c) dr[c] = scale * pr[c] * (dr[c] - delta);
-                            a.apply_dropout(pr, bh, t.q0 + r,
-                                            t);  // the dropped probabilities, for dV
-                            for (int i = 0; i < t.nruns; ++i) {
-                                const SegmentAttention::Run& run = t.runs[i];
-                                float* dst = drel.data() + r * R + a.offset(r, run.key0);
-                                const float* src_ds = dr + run.col;
-                                for (int64_t c = 0; c < run.count; ++c) dst[-c] += src_ds[c];
-                            }
-                        }
-                        std::fill(dqu.begin(), dqu.begin() + rows * D, 0.0f);
-                        for (int i = 0; i < t.nruns; ++i) {
-                            const SegmentAttention::Run& run = t.runs[i];
-                            const float* kr = a.src[run.src] + run.row * 2 * C + h * D;
-                            float* dkr = dsrc[run.src];
-                            if (dkr) {
-                                dkr += run.row * 2 * C + h * D;
-                                gemm(true, false, run.count, D, rows, 1.0f, p.data() + run.col, n,
-                                     go, C, 1.0f, dkr + C, 2 * C);  // dV
-                                gemm(true, false, run.count, D, rows, 1.0f, ds.data() + run.col, n,
-                                     qu.data(), D, 1.0f, dkr, 2 * C);  // dK
-                            }
-                            gemm(false, false, rows, D, run.count, 1.0f, ds.data() + run.col, n, kr,
-                                 2 * C, 1.0f, dqu.data(), D);
-                        }
-                        gemm(false, false, rows, D, R, 1.0f, drel.data(), R,
-                             rk->value.data() + h * D, C, 0.0f, dqv.data(), D);
-                        gemm(true, false, R, D, rows, 1.0f, drel.data(), R, qv.data(), D, 1.0f,
-                             drk.data() + b * R * C + h * D, C);
-                        for (int64_t r = 0; r < rows; ++r)
-                            for (int64_t d = 0; d < D; ++d) {
-                                const float gu = dqu[size_t(r * D + d)],
-                                            gv = dqv[size_t(r * D + d)];
-                                if (dq) dq[qoff + r * C + d] += gu + gv;
-                                du[size_t(b * C + h * D + d)] += gu;
-                                dv[size_t(b * C + h * D + d)] += gv;
-                            }
-                    });
-                }
-            }
+            HWY_DYNAMIC_DISPATCH(SegmentBackward)
+            (a, lse.data(), g_out, dsrc, dq, du.data(), dv.data(), drk.data(), parallel);
             auto add_over_examples = [&](const Var& x, const std::vector<float>& per_example) {
                 float* gx = buffer(x);
                 if (!gx) return;
@@ -305,3 +352,4 @@ Var segment_attention(const Var& q, const Var& kv, const Var& kvm, const Var& kv
 }
 
 }  // namespace xb
+#endif  // HWY_ONCE

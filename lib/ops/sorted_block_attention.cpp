@@ -3,16 +3,19 @@
 // (example, group, query block) the scores are two small GEMMs into one (rows, own + sorted)
 // tile; forward saves the row log-sum-exp and backward recomputes the tile. Parallel over
 // (example, group, query block), which owns every write (its query rows, its own key rows and
-// its sorted block), so results do not depend on the thread count.
+// its sorted block), so results do not depend on the thread count. The softmax loops between
+// the GEMMs are compiled once per SIMD target and dispatched at run time; the GEMMs are oneDNN's.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "core/gemm.h"
 #include "core/parallel_grain.h"
 #include "core/rng.h"
+#include "core/vec_math.h"
 #include "ops/ops.h"
 
+#ifndef XB_OPS_SORTED_BLOCK_ATTENTION_SHARED_
+#define XB_OPS_SORTED_BLOCK_ATTENTION_SHARED_
 namespace xb {
 
 namespace {
@@ -54,6 +57,125 @@ struct SortedAttention {
 };
 
 }  // namespace
+}  // namespace xb
+#endif  // XB_OPS_SORTED_BLOCK_ATTENTION_SHARED_
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/sorted_block_attention.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace xb {
+namespace HWY_NAMESPACE {
+
+// Forward of every tile: out (.., T, D), zero on entry, and the row log-sum-exp lse (B·G, T).
+void SortedForward(const SortedAttention& a, const float* q, const float* k, const float* v,
+                   const float* ks, const float* vs, float* out, float* lse, bool parallel) {
+    const int64_t T = a.T, D = a.D, N = a.N, block = a.block, tiles = a.B * a.G * N,
+                  width = 2 * block;
+#pragma omp parallel if (parallel)
+    {
+        std::vector<float> sc(size_t(block * width));
+#pragma omp for schedule(static)
+        for (int64_t bgi = 0; bgi < tiles; ++bgi) {
+            const int64_t bg = bgi / N, i = bgi % N;
+            const SortedAttention::Tile t = a.tile(bg, i);
+            if (t.rows == 0) continue;
+            const int64_t n = t.keys(), off = (bg * T + t.row0) * D;
+            a.scores(sc.data(), t, q, k, ks, bg, i);
+            for (int64_t r = 0; r < t.rows; ++r) {
+                float* row = sc.data() + r * n;
+                float m = row[0];
+#pragma omp simd reduction(max : m)
+                for (int64_t c = 1; c < n; ++c) m = std::max(m, row[c]);
+                float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+                for (int64_t c = 0; c < n; ++c) sum += row[c] = exp_approx_nonpositive(row[c] - m);
+                lse[bg * T + t.row0 + r] = m + std::log(sum);
+                const float inv = 1.0f / sum;
+#pragma omp simd
+                for (int64_t c = 0; c < n; ++c) row[c] *= inv;
+                if (a.dropout_p > 0.0f)  // the dropped probabilities
+                    for (int64_t c = 0; c < n; ++c) row[c] *= a.keep(bg, t.row0 + r, c);
+            }
+            float* o = out + off;
+            gemm(false, false, t.rows, D, t.rows, 1.0f, sc.data(), n, v + off, D, 0.0f, o, D);
+            gemm(false, false, t.rows, D, t.sorted, 1.0f, sc.data() + t.rows, n,
+                 vs + a.sorted_offset(bg, i), D, 1.0f, o, D);
+        }
+    }
+}
+
+// Backward of every tile: adds to each gradient that is not null.
+void SortedBackward(const SortedAttention& a, const float* q, const float* k, const float* v,
+                    const float* ks, const float* vs, const float* lse, const float* g, float* dq,
+                    float* dk, float* dv, float* dks, float* dvs, bool parallel) {
+    const int64_t T = a.T, D = a.D, N = a.N, block = a.block, tiles = a.B * a.G * N,
+                  width = 2 * block;
+    const float scale = a.scale;
+    const bool dropout = a.dropout_p > 0.0f;
+#pragma omp parallel if (parallel)
+    {
+        std::vector<float> prob(size_t(block * width)), dropped(dropout ? prob.size() : 0),
+            dprob(prob.size());
+#pragma omp for schedule(static)
+        for (int64_t bgi = 0; bgi < tiles; ++bgi) {
+            const int64_t bg = bgi / N, i = bgi % N;
+            const SortedAttention::Tile t = a.tile(bg, i);
+            if (t.rows == 0) continue;
+            const int64_t n = t.keys(), rows = t.rows, sorted = t.sorted;
+            const int64_t off = (bg * T + t.row0) * D, soff = a.sorted_offset(bg, i);
+            const float* go = g + off;
+            const float* qo = q + off;
+            // pd: the dropped probabilities (P itself without dropout)
+            float *p = prob.data(), *pd = dropout ? dropped.data() : p, *ds = dprob.data();
+            a.scores(p, t, q, k, ks, bg, i);
+            // dP of the dropped probabilities = dO [V_own; V_sorted]ᵀ
+            gemm(false, true, rows, rows, D, 1.0f, go, D, v + off, D, 0.0f, ds, n);
+            gemm(false, true, rows, sorted, D, 1.0f, go, D, vs + soff, D, 0.0f, ds + rows, n);
+            for (int64_t r = 0; r < rows; ++r) {
+                const float row_lse = lse[bg * T + t.row0 + r];
+                float *pr = p + r * n, *pdr = pd + r * n, *dr = ds + r * n;
+#pragma omp simd
+                for (int64_t c = 0; c < n; ++c) pr[c] = exp_approx_nonpositive(pr[c] - row_lse);
+                if (dropout)
+                    for (int64_t c = 0; c < n; ++c) {
+                        const float keep = a.keep(bg, t.row0 + r, c);
+                        pdr[c] = pr[c] * keep;
+                        dr[c] *= keep;
+                    }
+                float delta = 0.0f;
+#pragma omp simd reduction(+ : delta)
+                for (int64_t c = 0; c < n; ++c) delta += pr[c] * dr[c];
+                    // dS = P ⊙ (dP − Σ P dP), times the logit scale
+#pragma omp simd
+                for (int64_t c = 0; c < n; ++c) dr[c] = scale * pr[c] * (dr[c] - delta);
+            }
+            if (dv) gemm(true, false, rows, D, rows, 1.0f, pd, n, go, D, 1.0f, dv + off, D);
+            if (dvs)
+                gemm(true, false, sorted, D, rows, 1.0f, pd + rows, n, go, D, 1.0f, dvs + soff, D);
+            if (dq) {
+                gemm(false, false, rows, D, rows, 1.0f, ds, n, k + off, D, 1.0f, dq + off, D);
+                gemm(false, false, rows, D, sorted, 1.0f, ds + rows, n, ks + soff, D, 1.0f,
+                     dq + off, D);
+            }
+            if (dk) gemm(true, false, rows, D, rows, 1.0f, ds, n, qo, D, 1.0f, dk + off, D);
+            if (dks)
+                gemm(true, false, sorted, D, rows, 1.0f, ds + rows, n, qo, D, 1.0f, dks + soff, D);
+        }
+    }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace xb
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace xb {
+
+HWY_EXPORT(SortedForward);
+HWY_EXPORT(SortedBackward);
 
 Var own_and_sorted_block_attention(const Var& q, const Var& k, const Var& v, const Var& ks,
                                    const Var& vs, const std::vector<int32_t>& lengths, int block,
@@ -72,34 +194,11 @@ Var own_and_sorted_block_attention(const Var& q, const Var& k, const Var& v, con
         vs->value.shape(), s, block);
     Var out = make_var(Tensor::zeros(s));
     Tensor lse = Tensor::empty({a.B * a.G, T});
-    const int64_t tiles = a.B * a.G * N, width = 2 * int64_t(block);
+    const int64_t width = 2 * int64_t(block);
     const bool parallel = a.B * a.G * T * width * D >= kMinParallelWork;
-#pragma omp parallel if (parallel)
-    {
-        std::vector<float> sc(size_t(block * width));
-#pragma omp for schedule(static)
-        for (int64_t bgi = 0; bgi < tiles; ++bgi) {
-            const int64_t bg = bgi / N, i = bgi % N;
-            const SortedAttention::Tile t = a.tile(bg, i);
-            if (t.rows == 0) continue;
-            const int64_t n = t.keys(), off = (bg * T + t.row0) * D;
-            a.scores(sc.data(), t, q->value.data(), k->value.data(), ks->value.data(), bg, i);
-            for (int64_t r = 0; r < t.rows; ++r) {
-                float* row = sc.data() + r * n;
-                const float m = *std::max_element(row, row + n);
-                float sum = 0.0f;
-                for (int64_t c = 0; c < n; ++c) sum += row[c] = std::exp(row[c] - m);
-                lse.data()[bg * T + t.row0 + r] = m + std::log(sum);
-                for (int64_t c = 0; c < n; ++c)
-                    row[c] *= a.keep(bg, t.row0 + r, c) / sum;  // dropped probabilities
-            }
-            float* o = out->value.data() + off;
-            gemm(false, false, t.rows, D, t.rows, 1.0f, sc.data(), n, v->value.data() + off, D,
-                 0.0f, o, D);
-            gemm(false, false, t.rows, D, t.sorted, 1.0f, sc.data() + t.rows, n,
-                 vs->value.data() + a.sorted_offset(bg, i), D, 1.0f, o, D);
-        }
-    }
+    HWY_DYNAMIC_DISPATCH(SortedForward)
+    (a, q->value.data(), k->value.data(), v->value.data(), ks->value.data(), vs->value.data(),
+     out->value.data(), lse.data(), parallel);
     if (needs_grad({&q, &k, &v, &ks, &vs})) {
         out->requires_grad = true;
         tape().push(
@@ -109,59 +208,9 @@ Var own_and_sorted_block_attention(const Var& q, const Var& k, const Var& v, con
                 };
                 float *dq = buffer(q), *dk = buffer(k), *dv = buffer(v), *dks = buffer(ks),
                       *dvs = buffer(vs);
-                const float* g = out->grad.data();
-#pragma omp parallel if (parallel)
-                {
-                    std::vector<float> prob(size_t(block * width)), dropped(prob.size()),
-                        dprob(prob.size());
-#pragma omp for schedule(static)
-                    for (int64_t bgi = 0; bgi < tiles; ++bgi) {
-                        const int64_t bg = bgi / N, i = bgi % N;
-                        const SortedAttention::Tile t = a.tile(bg, i);
-                        if (t.rows == 0) continue;
-                        const int64_t n = t.keys(), rows = t.rows, sorted = t.sorted;
-                        const int64_t off = (bg * T + t.row0) * D, soff = a.sorted_offset(bg, i);
-                        const float* go = g + off;
-                        const float* qo = q->value.data() + off;
-                        float *p = prob.data(), *pd = dropped.data(), *ds = dprob.data();
-                        a.scores(p, t, q->value.data(), k->value.data(), ks->value.data(), bg, i);
-                        // dP of the dropped probabilities = dO [V_own; V_sorted]ᵀ
-                        gemm(false, true, rows, rows, D, 1.0f, go, D, v->value.data() + off, D,
-                             0.0f, ds, n);
-                        gemm(false, true, rows, sorted, D, 1.0f, go, D, vs->value.data() + soff, D,
-                             0.0f, ds + rows, n);
-                        for (int64_t r = 0; r < rows; ++r) {
-                            const float row_lse = lse.data()[bg * T + t.row0 + r];
-                            float delta = 0.0f;
-                            for (int64_t c = r * n; c < (r + 1) * n; ++c) {
-                                const float keep = a.keep(bg, t.row0 + r, c - r * n);
-                                p[c] = std::exp(p[c] - row_lse);
-                                pd[c] = p[c] * keep;
-                                ds[c] *= keep;
-                                delta += p[c] * ds[c];
-                            }
-                            // dS = P ⊙ (dP − Σ P dP), times the logit scale
-                            for (int64_t c = r * n; c < (r + 1) * n; ++c)
-                                ds[c] = scale * p[c] * (ds[c] - delta);
-                        }
-                        if (dv)
-                            gemm(true, false, rows, D, rows, 1.0f, pd, n, go, D, 1.0f, dv + off, D);
-                        if (dvs)
-                            gemm(true, false, sorted, D, rows, 1.0f, pd + rows, n, go, D, 1.0f,
-                                 dvs + soff, D);
-                        if (dq) {
-                            gemm(false, false, rows, D, rows, 1.0f, ds, n, k->value.data() + off, D,
-                                 1.0f, dq + off, D);
-                            gemm(false, false, rows, D, sorted, 1.0f, ds + rows, n,
-                                 ks->value.data() + soff, D, 1.0f, dq + off, D);
-                        }
-                        if (dk)
-                            gemm(true, false, rows, D, rows, 1.0f, ds, n, qo, D, 1.0f, dk + off, D);
-                        if (dks)
-                            gemm(true, false, sorted, D, rows, 1.0f, ds + rows, n, qo, D, 1.0f,
-                                 dks + soff, D);
-                    }
-                }
+                HWY_DYNAMIC_DISPATCH(SortedBackward)
+                (a, q->value.data(), k->value.data(), v->value.data(), ks->value.data(),
+                 vs->value.data(), lse.data(), out->grad.data(), dq, dk, dv, dks, dvs, parallel);
             },
             {out});
     }
@@ -169,3 +218,4 @@ Var own_and_sorted_block_attention(const Var& q, const Var& k, const Var& v, con
 }
 
 }  // namespace xb
+#endif  // HWY_ONCE
