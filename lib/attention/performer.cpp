@@ -37,29 +37,11 @@ Var favor_features(const Var& x, const Tensor& w, const std::vector<int32_t>& le
                 // du = dφ ⊙ ∂φ/∂u (softmax: φ − m^{-1/2}ε; relu: [u > 0]); dx̂ = du W, minus
                 // (Σ_r du_r) x̂ for the softmax kernel's −‖x̂‖²/2; dx = D^{-1/4} dx̂.
                 Tensor du = Tensor::empty({B * H * T, M});
-                const float* g = out->grad.data();
-                const float* f = out->value.data();
                 float* d = du.data();
-                const float* xx = x->value.data();
                 float* dx = x->grad_buffer().data();
-#pragma omp parallel for schedule(static)
-                for (int64_t row = 0; row < B * H * T; ++row) {
-                    const int64_t t = row % T, len = lengths[size_t(row / (H * T))];
-                    const bool dead = is_key && t >= len;
-                    float sum = 0.0f;
-                    for (int64_t r = 0; r < M; ++r) {
-                        const int64_t i = row * M + r;
-                        float v = 0.0f;
-                        if (!dead)
-                            v = softmax_kernel ? g[i] * (f[i] - norm * kPerformerSoftmaxEps)
-                                               : (f[i] > kPerformerReluEps ? g[i] : 0.0f);
-                        d[i] = v;
-                        sum += v;
-                    }
-                    if (softmax_kernel)
-                        for (int64_t e = 0; e < D; ++e)
-                            dx[row * D + e] -= data_scale * data_scale * sum * xx[row * D + e];
-                }
+                performer_feature_rows_backward(
+                    d, dx, out->grad.data(), out->value.data(), x->value.data(), lengths.data(),
+                    {B, H, T, D, M, data_scale, norm, is_key, softmax_kernel});
                 gemm(false, false, B * H * T, D, M, data_scale, d, M, w.data(), D, 1.0f, dx, D);
             },
             {out});

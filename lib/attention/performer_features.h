@@ -39,4 +39,11 @@ struct PerformerFeatureShape {
 void performer_feature_rows(float* phi, const float* x, const int32_t* lengths,
                             const PerformerFeatureShape& s);
 
+// Its backward before the GEMM through W: du (B·H·T, M) = dφ ⊙ ∂φ/∂u from g = dφ and phi = φ
+// (softmax: φ − m^{-1/2}ε; relu: [u > 0]; 0 on padded key rows), and, for the softmax kernel,
+// dx (B, H, T, D) −= D^{-1/2} (Σ_r du_r) x for the −‖x̂‖²/2 term. Compiled per SIMD target.
+void performer_feature_rows_backward(float* du, float* dx, const float* g, const float* phi,
+                                     const float* x, const int32_t* lengths,
+                                     const PerformerFeatureShape& s);
+
 }  // namespace xb

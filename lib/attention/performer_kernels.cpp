@@ -1,5 +1,6 @@
-// Performer's feature map rows (performer_features.h), compiled once per SIMD target: the exp of
-// the softmax kernel in Highway vector operations, parallel over (b, h).
+// Performer's feature map rows and their backward (performer_features.h), compiled once per SIMD
+// target: the exp of the softmax kernel in Highway vector operations, parallel over (b, h); the
+// backward's row loops vectorised by the compiler for each target, parallel over rows.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -53,6 +54,36 @@ void PerformerFeatureRows(float* phi, const float* x, const int32_t* lengths,
     }
 }
 
+void PerformerFeatureRowsBackward(float* du, float* dx, const float* g, const float* phi,
+                                  const float* x, const int32_t* lengths,
+                                  const PerformerFeatureShape& s) {
+    const int64_t T = s.T, D = s.D, M = s.M, H = s.H;
+    const float eps = s.norm * kPerformerSoftmaxEps, x_scale = s.data_scale * s.data_scale;
+#pragma omp parallel for schedule(static)
+    for (int64_t row = 0; row < s.B * H * T; ++row) {
+        const int64_t t = row % T, len = lengths[size_t(row / (H * T))];
+        const float *gr = g + row * M, *fr = phi + row * M;
+        float* d = du + row * M;
+        if (s.is_key && t >= len) {
+            std::fill(d, d + M, 0.0f);
+            continue;
+        }
+        float sum = 0.0f;
+        if (s.softmax_kernel) {
+#pragma omp simd reduction(+ : sum)
+            for (int64_t r = 0; r < M; ++r) sum += d[r] = gr[r] * (fr[r] - eps);
+            float* dxr = dx + row * D;
+            const float* xr = x + row * D;
+            const float k = x_scale * sum;
+#pragma omp simd
+            for (int64_t e = 0; e < D; ++e) dxr[e] -= k * xr[e];
+        } else {
+#pragma omp simd
+            for (int64_t r = 0; r < M; ++r) d[r] = fr[r] > kPerformerReluEps ? gr[r] : 0.0f;
+        }
+    }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace xb
 HWY_AFTER_NAMESPACE();
@@ -61,10 +92,17 @@ HWY_AFTER_NAMESPACE();
 namespace xb {
 
 HWY_EXPORT(PerformerFeatureRows);
+HWY_EXPORT(PerformerFeatureRowsBackward);
 
 void performer_feature_rows(float* phi, const float* x, const int32_t* lengths,
                             const PerformerFeatureShape& s) {
     HWY_DYNAMIC_DISPATCH(PerformerFeatureRows)(phi, x, lengths, s);
+}
+
+void performer_feature_rows_backward(float* du, float* dx, const float* g, const float* phi,
+                                     const float* x, const int32_t* lengths,
+                                     const PerformerFeatureShape& s) {
+    HWY_DYNAMIC_DISPATCH(PerformerFeatureRowsBackward)(du, dx, g, phi, x, lengths, s);
 }
 
 }  // namespace xb
