@@ -1,5 +1,7 @@
 // exp for Highway vectors: the steps of core/vec_math.h (Cody-Waite reduction, degree-6
-// polynomial, flush below ~-87.34, NaN kept) written once for every SIMD target. Included by
+// polynomial, flush below ~-87.34, NaN kept) written once for every SIMD target, and the row
+// passes of a softmax built on it. The compiler vectorises vec_math.h's scalar exp for AVX-512
+// but not for AVX2 (g++ 12), so per-target kernels call these instead. Included by
 // the per-target kernel files after <hwy/highway.h>, inside their foreach_target pass; the
 // guard below toggles per target as Highway's -inl.h convention requires.
 #if defined(XB_CORE_VEC_MATH_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -86,6 +88,45 @@ HWY_INLINE void ForEachVector(int64_t n, F&& f) {
     for (; i + lanes <= n; i += lanes) f(d, i);
     const hn::CappedTag<float, 1> d1;
     for (; i < n; ++i) f(d1, i);
+}
+
+// The largest of x[0, n), n >= 1: lane-wise maxima over full vectors, then the tail.
+HWY_INLINE float MaxOf(const float* x, int64_t n) {
+    const hn::ScalableTag<float> d;
+    const int64_t lanes = int64_t(hn::Lanes(d));
+    int64_t i = 0;
+    float m = x[0];
+    if (n >= lanes) {
+        auto vm = hn::LoadU(d, x);
+        for (i = lanes; i + lanes <= n; i += lanes) vm = hn::Max(vm, hn::LoadU(d, x + i));
+        m = hn::GetLane(hn::MaxOfLanes(d, vm));
+    }
+    for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+// x[i] = exp(x[i] − shift) for i in [0, n), for softmax rows where x[i] <= shift (a positive
+// difference counts as 0); returns the sum of the new x: lane-wise sums over full vectors, those
+// lanes summed, then the tail in order, so the sum is fixed for a target and n.
+HWY_INLINE float ExpShiftSum(float* x, int64_t n, float shift) {
+    const hn::ScalableTag<float> d;
+    const int64_t lanes = int64_t(hn::Lanes(d));
+    const auto vs = hn::Set(d, shift);
+    auto acc = hn::Zero(d);
+    int64_t i = 0;
+    for (; i + lanes <= n; i += lanes) {
+        const auto e = ExpNonpositive(d, hn::Sub(hn::LoadU(d, x + i), vs));
+        hn::StoreU(e, d, x + i);
+        acc = hn::Add(acc, e);
+    }
+    float sum = hn::GetLane(hn::SumOfLanes(d, acc));
+    const hn::CappedTag<float, 1> d1;
+    for (; i < n; ++i) {
+        const auto e = ExpNonpositive(d1, hn::Sub(hn::LoadU(d1, x + i), hn::Set(d1, shift)));
+        hn::StoreU(e, d1, x + i);
+        sum += hn::GetLane(e);
+    }
+    return sum;
 }
 
 }  // namespace HWY_NAMESPACE

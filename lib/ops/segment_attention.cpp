@@ -14,7 +14,6 @@
 #include "core/gemm.h"
 #include "core/parallel_grain.h"
 #include "core/rng.h"
-#include "core/vec_math.h"
 #include "ops/ops.h"
 
 #ifndef XB_OPS_SEGMENT_ATTENTION_SHARED_
@@ -111,6 +110,8 @@ struct SegmentAttention {
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include "core/vec_math-inl.h"
+
 HWY_BEFORE_NAMESPACE();
 namespace xb {
 namespace HWY_NAMESPACE {
@@ -157,13 +158,7 @@ void SegmentForward(const SegmentAttention& a, float* out, float* lse, bool para
                 TileLogits(a, w, t, b, h);
                 for (int64_t r = 0; r < t.rows; ++r) {
                     float* row = w.logits.data() + r * t.n;
-                    float m = row[0];
-#pragma omp simd reduction(max : m)
-                    for (int64_t c = 1; c < t.n; ++c) m = std::max(m, row[c]);
-                    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-                    for (int64_t c = 0; c < t.n; ++c)
-                        sum += row[c] = exp_approx_nonpositive(row[c] - m);
+                    const float m = MaxOf(row, t.n), sum = ExpShiftSum(row, t.n, m);
                     lse[bh * T + t.q0 + r] = m + std::log(sum);
                     const float inv = 1.0f / sum;
 #pragma omp simd
@@ -213,8 +208,7 @@ void SegmentBackward(const SegmentAttention& a, const float* lse, const float* g
                     const float row_lse = lse[bh * T + t.q0 + r];
                     float* pr = p.data() + r * n;
                     float* dr = ds.data() + r * n;
-#pragma omp simd
-                    for (int64_t c = 0; c < n; ++c) pr[c] = exp_approx_nonpositive(pr[c] - row_lse);
+                    ExpShiftSum(pr, n, row_lse);
                     a.apply_dropout(dr, bh, t.q0 + r, t);  // d of the kept probabilities
                     float delta = 0.0f;
 #pragma omp simd reduction(+ : delta)

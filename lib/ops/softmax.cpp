@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "core/parallel_grain.h"
-#include "core/vec_math.h"
 #include "ops/ops.h"
 
 #ifndef XB_OPS_SOFTMAX_SHARED_
@@ -27,6 +26,8 @@ int32_t length_or(const std::vector<int32_t>& lengths, int64_t b, int64_t full) 
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include "core/vec_math-inl.h"
+
 HWY_BEFORE_NAMESPACE();
 namespace xb {
 namespace HWY_NAMESPACE {
@@ -42,7 +43,9 @@ void masked_softmax_forward(float* out, const float* x, const std::vector<int32_
         float* o = out + r * d.L;
         const int64_t n = i < length_or(rows, b, d.R) ? length_or(cols, b, d.L) : 0;
         for (int64_t j = 0; j < n; ++j) o[j] = xr[j];
-        const float sum = max_subtract_exp_sum(o, int(n));
+        float m = n > 0 ? MaxOf(o, n) : 0.0f;
+        if (m == -INFINITY) m = 0.0f;  // an all -inf row becomes zeros, not NaN
+        const float sum = ExpShiftSum(o, n, m);
         const float inv = n > 0 ? 1.0f / sum : 0.0f;
         for (int64_t j = 0; j < n; ++j) o[j] *= inv;
         for (int64_t j = n; j < d.L; ++j) o[j] = 0.0f;
@@ -57,8 +60,10 @@ void masked_softmax_backward(float* dx, const float* dout, const float* out, con
         const float* p = out + r * d.L;
         const float* g = dout + r * d.L;
         float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
         for (int64_t j = 0; j < d.L; ++j) dot += p[j] * g[j];
         float* dxr = dx + r * d.L;
+#pragma omp simd
         for (int64_t j = 0; j < d.L; ++j) dxr[j] += p[j] * (g[j] - dot);
     }
 }

@@ -11,7 +11,6 @@
 #include "core/gemm.h"
 #include "core/parallel_grain.h"
 #include "core/rng.h"
-#include "core/vec_math.h"
 #include "ops/ops.h"
 
 #ifndef XB_OPS_SORTED_BLOCK_ATTENTION_SHARED_
@@ -65,6 +64,8 @@ struct SortedAttention {
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include "core/vec_math-inl.h"
+
 HWY_BEFORE_NAMESPACE();
 namespace xb {
 namespace HWY_NAMESPACE {
@@ -86,12 +87,7 @@ void SortedForward(const SortedAttention& a, const float* q, const float* k, con
             a.scores(sc.data(), t, q, k, ks, bg, i);
             for (int64_t r = 0; r < t.rows; ++r) {
                 float* row = sc.data() + r * n;
-                float m = row[0];
-#pragma omp simd reduction(max : m)
-                for (int64_t c = 1; c < n; ++c) m = std::max(m, row[c]);
-                float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-                for (int64_t c = 0; c < n; ++c) sum += row[c] = exp_approx_nonpositive(row[c] - m);
+                const float m = MaxOf(row, n), sum = ExpShiftSum(row, n, m);
                 lse[bg * T + t.row0 + r] = m + std::log(sum);
                 const float inv = 1.0f / sum;
 #pragma omp simd
@@ -137,8 +133,7 @@ void SortedBackward(const SortedAttention& a, const float* q, const float* k, co
             for (int64_t r = 0; r < rows; ++r) {
                 const float row_lse = lse[bg * T + t.row0 + r];
                 float *pr = p + r * n, *pdr = pd + r * n, *dr = ds + r * n;
-#pragma omp simd
-                for (int64_t c = 0; c < n; ++c) pr[c] = exp_approx_nonpositive(pr[c] - row_lse);
+                ExpShiftSum(pr, n, row_lse);
                 if (dropout)
                     for (int64_t c = 0; c < n; ++c) {
                         const float keep = a.keep(bg, t.row0 + r, c);

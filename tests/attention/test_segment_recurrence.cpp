@@ -238,6 +238,17 @@ TEST_CASE("xl: several segments attend to the stop-gradient memory as the naive 
     check_against_naive("xl", {{"segment", 4}, {"memory", 0}}, none, 10, {10, 5});
 }
 
+// Rows of 40 keys take the kernels' full-vector passes (16 or 8 lanes) and their tails.
+TEST_CASE("xl, compressive: segments longer than a SIMD vector, as the naive reference") {
+    Layout lay{20, 1};
+    check_against_naive("xl", {{"segment", 20}, {"memory", 1}}, lay, 45, {45, 31});
+    Layout slots{20, 1, 1, 4};
+    check_against_naive(
+        "compressive",
+        {{"segment", 20}, {"memory", 1}, {"compressed", 1}, {"rate", 4}, {"compression", "conv"}},
+        slots, 45, {45, 31});
+}
+
 TEST_CASE("compressive: compressed memory of older segments as the naive reference") {
     for (const char* fn : {"conv", "mean"}) {
         CAPTURE(fn);

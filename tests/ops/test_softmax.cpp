@@ -2,7 +2,9 @@
 // against finite differences.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "ops/ops.h"
 #include "support/gradcheck.h"
@@ -31,6 +33,31 @@ TEST_CASE("masked_softmax: masked columns and rows are zero, valid entries a sof
     double row_sum = 0;
     for (int64_t j = 0; j < 6; ++j) row_sum += unmasked->value.data()[5 * 6 + j];
     CHECK(row_sum == doctest::Approx(1.0).epsilon(1e-6));
+}
+
+// Rows of 37 of 40 columns take the full-vector passes (16 or 8 lanes) and their tails; a row
+// of -inf logits becomes zeros, and -inf entries get probability 0.
+TEST_CASE("masked_softmax: long rows, -inf logits") {
+    const float inf = std::numeric_limits<float>::infinity();
+    const std::vector<int32_t> cols = {37, 40};
+    Tensor x = random_tensor({2, 1, 3, 40}, 3, 6.0f);
+    for (int64_t j = 0; j < 40; ++j) x.data()[j] = -inf;  // example 0, row 0
+    x.data()[1 * 40 + 17] = -inf;                         // example 0, row 1
+    Var y = masked_softmax(make_var(x), nullptr, &cols);
+    for (int64_t r = 0; r < 6; ++r) {
+        CAPTURE(r);
+        const int64_t n = cols[size_t(r / 3)];
+        const float* xr = x.data() + r * 40;
+        double m = -inf, sum = 0;
+        for (int64_t j = 0; j < n; ++j) m = std::max(m, double(xr[j]));
+        for (int64_t j = 0; j < n; ++j) sum += r == 0 ? 0.0 : std::exp(xr[j] - m);
+        double worst = 0;
+        for (int64_t j = 0; j < 40; ++j) {
+            const double ref = j < n && r > 0 ? std::exp(xr[j] - m) / sum : 0.0;
+            worst = std::max(worst, std::fabs(y->value.data()[r * 40 + j] - ref));
+        }
+        CHECK(worst < 1e-6);
+    }
 }
 
 TEST_CASE("masked_softmax: backward matches finite differences") {

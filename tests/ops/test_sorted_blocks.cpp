@@ -169,4 +169,24 @@ TEST_CASE("own_and_sorted_block_attention: equals the direct definition; backwar
     }
 }
 
+// Rows of up to 42 keys (own block + sorted block) take the softmax's full-vector passes (16 or 8
+// lanes) and their tails.
+TEST_CASE("own_and_sorted_block_attention: blocks longer than a SIMD vector") {
+    const std::vector<int32_t> lengths = {50, 33};
+    const int block = 21, T = 50, D = 4, N = 3;
+    Tensor q = random_tensor({2, 1, T, D}, 19, 1.5f), k = random_tensor({2, 1, T, D}, 20, 1.5f);
+    Tensor v = random_tensor({2, 1, T, D}, 21), ks = random_tensor({2, 1, N * block, D}, 22);
+    Tensor vs = random_tensor({2, 1, N * block, D}, 23);
+    std::vector<Var> in;
+    for (const Tensor* t : {&q, &k, &v, &ks, &vs}) in.push_back(make_var(t->clone(), true, "in"));
+    auto f = [&](const std::vector<Var>& x) {
+        return own_and_sorted_block_attention(x[0], x[1], x[2], x[3], x[4], lengths, block, 0.5f,
+                                              0.0f, 0);
+    };
+    CHECK(max_abs_diff(f(in)->value,
+                       own_and_sorted_reference(q, k, v, ks, vs, lengths, block, 0.5)) < 1e-5);
+    tape().clear();
+    gradcheck(f, in);
+}
+
 TEST_SUITE_END();
