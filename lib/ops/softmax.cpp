@@ -44,9 +44,9 @@ void masked_softmax_forward(float* out, const float* x, const std::vector<int32_
         const int64_t n = i < length_or(rows, b, d.R) ? length_or(cols, b, d.L) : 0;
         for (int64_t j = 0; j < n; ++j) o[j] = xr[j];
         float m = n > 0 ? MaxOf(o, n) : 0.0f;
-        if (m == -INFINITY) m = 0.0f;  // an all -inf row becomes zeros, not NaN
+        if (m == -INFINITY) m = 0.0f;  // an all -inf row sums to 0 and becomes zeros, not NaN
         const float sum = ExpShiftSum(o, n, m);
-        const float inv = n > 0 ? 1.0f / sum : 0.0f;
+        const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
         for (int64_t j = 0; j < n; ++j) o[j] *= inv;
         for (int64_t j = n; j < d.L; ++j) o[j] = 0.0f;
     }
