@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace xb::test {
 
@@ -12,11 +13,18 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float scale) {
     return t;
 }
 
+// |a − b|, and +inf when either is NaN: std::max and `>` pass a NaN over silently, so a NaN
+// output must compare as the worst difference there is.
+static double abs_diff(double a, double b) {
+    const double d = std::fabs(a - b);
+    return std::isnan(d) ? std::numeric_limits<double>::infinity() : d;
+}
+
 double max_abs_diff(const Tensor& a, const Tensor& b) {
     REQUIRE(a.shape() == b.shape());
     double worst = 0;
     for (int64_t i = 0; i < a.numel(); ++i)
-        worst = std::max(worst, std::fabs(double(a.data()[i]) - double(b.data()[i])));
+        worst = std::max(worst, abs_diff(double(a.data()[i]), double(b.data()[i])));
     return worst;
 }
 
@@ -24,7 +32,7 @@ double max_abs_diff(const Tensor& a, const std::vector<double>& ref) {
     REQUIRE(a.numel() == int64_t(ref.size()));
     double worst = 0;
     for (int64_t i = 0; i < a.numel(); ++i)
-        worst = std::max(worst, std::fabs(double(a.data()[i]) - ref[size_t(i)]));
+        worst = std::max(worst, abs_diff(double(a.data()[i]), ref[size_t(i)]));
     return worst;
 }
 
@@ -40,7 +48,7 @@ DoubleFdResult worst_central_difference(
         x[i] = x0 - h;
         const double down = loss(x);
         x[i] = x0;
-        const double e = std::fabs((up - down) / (2 * h) - grad[i]);
+        const double e = abs_diff((up - down) / (2 * h), grad[i]);
         if (e > r.worst) r.worst = e, r.at = i;
     }
     return r;
@@ -82,7 +90,7 @@ bool gradcheck(const std::function<Var(const std::vector<Var>&)>& f, const std::
             v->value.data()[i] = saved;
             double num = (lp - lm) / (2 * opt.eps);
             double ana = analytic[k].defined() ? analytic[k].data()[i] : 0.0;
-            double excess = std::fabs(num - ana) - (opt.atol + opt.rtol * std::fabs(num));
+            double excess = abs_diff(num, ana) - (opt.atol + opt.rtol * std::fabs(num));
             if (excess > worst_excess || worst_index < 0) {
                 worst_excess = excess;
                 worst_index = i;
@@ -107,7 +115,7 @@ double max_abs_diff_valid(const Tensor& a, const Tensor& b, const std::vector<in
         for (int64_t t = 0; t < lengths[r]; ++t)
             for (int64_t c = 0; c < C; ++c) {
                 const int64_t i = (int64_t(r) * T + t) * C + c;
-                worst = std::max(worst, double(std::fabs(a.data()[i] - b.data()[i])));
+                worst = std::max(worst, abs_diff(double(a.data()[i]), double(b.data()[i])));
             }
     return worst;
 }

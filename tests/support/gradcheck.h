@@ -42,6 +42,8 @@ DoubleFdResult worst_central_difference(
     std::vector<double>& x, const std::function<double(const std::vector<double>&)>& loss,
     const std::vector<double>& grad, double h, const std::function<bool(size_t)>& skip = nullptr);
 
+// The max_abs_diff helpers and the two gradient checks count a NaN (in either operand) as an
+// infinite difference.
 // Max |a - b| over all elements (shapes must match).
 double max_abs_diff(const Tensor& a, const Tensor& b);
 // Max |a - b| over the valid positions (b, t < lengths[b]) of (B, T, C) tensors.
