@@ -90,9 +90,9 @@ HWY_INLINE void ForEachVector(int64_t n, F&& f) {
     for (; i < n; ++i) f(d1, i);
 }
 
-// The largest of x[0, n), n >= 1, as a plain loop that the compiler vectorises per target. (A
-// Highway version made clang 14 with ASan and UBSan crash in its backend in softmax.cpp and
-// sorted_block_attention.cpp.)
+// The largest of x[0, n), n >= 1, as a plain scalar loop (without fast-math the compiler keeps
+// it scalar). A Highway version made clang 14 with ASan and UBSan crash in its backend in
+// softmax.cpp and sorted_block_attention.cpp.
 HWY_INLINE float MaxOf(const float* x, int64_t n) {
     float m = x[0];
     for (int64_t i = 1; i < n; ++i) m = x[i] > m ? x[i] : m;
